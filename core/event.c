@@ -1,0 +1,563 @@
+#include "event.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intern.h"
+
+/* Field encoding in event.data, one after another:
+ *   varint name:  (intern id << 1) | 0, or (length << 1) | 1 then the bytes
+ *   kind byte:    enum enc_kind
+ *   payload:      STR: varint length + bytes; ATOM: varint intern id;
+ *                 HEX / HEX16 / DEC: varint number
+ * Numbers are only stored as numbers when printing them back gives the
+ * original text, so every value reads back exactly as it was written. */
+enum enc_kind { ENC_STR, ENC_ATOM, ENC_HEX, ENC_HEX16, ENC_DEC };
+
+#define NAME_INTERN_MAX 64 /* longer field names are stored inline */
+
+field_kind field_kind_of(unsigned id)
+{
+	static const unsigned char kinds[] = {
+		FIELD_STR,
+#define FIELD_KIND(name, kind) FIELD_##kind,
+		FIELD_NAMES(FIELD_KIND)
+#undef FIELD_KIND
+	};
+	return id < sizeof kinds ? (field_kind)kinds[id] : FIELD_STR;
+}
+
+/* ---- numbers ---- */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+dw_num num_parse(const char *s, size_t len)
+{
+	dw_num n = { 0, NUM_BAD };
+	while (len && is_blank(*s))
+		s++, len--;
+	while (len && is_blank(s[len - 1]))
+		len--;
+	if (len == 0 || (len == 1 && s[0] == '-')) {
+		n.st = NUM_DASH;
+		return n;
+	}
+	uint64_t v = 0;
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		for (size_t i = 2; i < len; i++) {
+			int d = hex_digit(s[i]);
+			if (d < 0)
+				return n;
+			if (v >> 60) {
+				n.st = NUM_RANGE;
+				return n;
+			}
+			v = v << 4 | (uint64_t)d;
+		}
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return n;
+			unsigned d = (unsigned)(s[i] - '0');
+			if (v > (UINT64_MAX - d) / 10) {
+				n.st = NUM_RANGE;
+				return n;
+			}
+			v = v * 10 + d;
+		}
+	}
+	n.v = v;
+	n.st = NUM_OK;
+	return n;
+}
+
+/* Renders a stored number back to its original text; returns the length. */
+static size_t num_text(enum enc_kind k, uint64_t v, char *buf, size_t cap)
+{
+	int r;
+	if (k == ENC_HEX)
+		r = snprintf(buf, cap, "0x%" PRIx64, v);
+	else if (k == ENC_HEX16)
+		r = snprintf(buf, cap, "0x%016" PRIx64, v);
+	else
+		r = snprintf(buf, cap, "%" PRIu64, v);
+	return r < 0 ? 0 : (size_t)r;
+}
+
+/* How a numeric field's text can be stored so that it reads back unchanged. */
+static bool num_encoding(const char *s, size_t len, enum enc_kind *k, uint64_t *v)
+{
+	dw_num n = num_parse(s, len);
+	if (n.st != NUM_OK)
+		return false;
+	char buf[24];
+	static const enum enc_kind kinds[] = { ENC_HEX, ENC_HEX16, ENC_DEC };
+	for (size_t i = 0; i < 3; i++) {
+		size_t l = num_text(kinds[i], n.v, buf, sizeof buf);
+		if (l == len && memcmp(buf, s, len) == 0) {
+			*k = kinds[i];
+			*v = n.v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- varints ---- */
+
+static size_t varint_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static bool varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (p >= end)
+			return false;
+		uint8_t b = *p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*pp = p;
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- builder ---- */
+
+void evb_init(event_builder *b)
+{
+	memset(b, 0, sizeof *b);
+}
+
+void evb_free(event_builder *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof *b);
+}
+
+void evb_reset(event_builder *b)
+{
+	memset(&b->ev, 0, sizeof b->ev);
+	b->len = 0;
+}
+
+static bool evb_reserve(event_builder *b, size_t more)
+{
+	if (b->len + more <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + more) {
+		if (cap > SIZE_MAX / 2)
+			return false;
+		cap *= 2;
+	}
+	uint8_t *n = realloc(b->buf, cap);
+	if (!n)
+		return false;
+	b->buf = n;
+	b->cap = cap;
+	return true;
+}
+
+/* Cuts len to at most max bytes without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	size_t n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+dw_status evb_add(event_builder *b, const char *name, size_t nlen,
+                  const char *value, size_t vlen)
+{
+	if (vlen > EVENT_FIELD_MAX) {
+		vlen = utf8_cut(value, vlen, EVENT_FIELD_MAX);
+		b->ev.flags |= EVENT_TRUNCATED;
+	}
+	if (nlen > EVENT_FIELD_MAX) {
+		nlen = utf8_cut(name, nlen, EVENT_FIELD_MAX);
+		b->ev.flags |= EVENT_TRUNCATED;
+	}
+	if (!evb_reserve(b, 2 * 10 + 1 + nlen + vlen))
+		return DW_NOMEM;
+
+	uint32_t name_id = nlen <= NAME_INTERN_MAX ? intern_put(name, nlen) : 0;
+	uint8_t *p = b->buf + b->len;
+	if (name_id) {
+		p += varint_put(p, (uint64_t)name_id << 1);
+	} else {
+		p += varint_put(p, (uint64_t)nlen << 1 | 1);
+		memcpy(p, name, nlen);
+		p += nlen;
+	}
+
+	field_kind fk = field_kind_of(name_id);
+	enum enc_kind k;
+	uint64_t v;
+	uint32_t atom;
+	if (fk == FIELD_NUM && num_encoding(value, vlen, &k, &v)) {
+		*p++ = (uint8_t)k;
+		p += varint_put(p, v);
+	} else if (fk == FIELD_ATOM && (atom = intern_put(value, vlen)) != 0) {
+		*p++ = ENC_ATOM;
+		p += varint_put(p, atom);
+	} else {
+		*p++ = ENC_STR;
+		p += varint_put(p, vlen);
+		memcpy(p, value, vlen);
+		p += vlen;
+	}
+	b->len = (size_t)(p - b->buf);
+	return DW_OK;
+}
+
+dw_status evb_finish(event_builder *b, event *out)
+{
+	uint8_t *data = NULL;
+	if (b->len) {
+		data = malloc(b->len);
+		if (!data)
+			return DW_NOMEM;
+		memcpy(data, b->buf, b->len);
+	}
+	*out = b->ev;
+	out->data = data;
+	out->data_len = (uint32_t)b->len;
+	evb_reset(b);
+	return DW_OK;
+}
+
+/* ---- reading ---- */
+
+void event_iter_init(event_iter *it, const event *ev)
+{
+	it->p = ev->data;
+	it->end = ev->data ? ev->data + ev->data_len : NULL;
+}
+
+bool event_iter_next(event_iter *it, event_field *f)
+{
+	const uint8_t *p = it->p;
+	uint64_t n, v;
+	if (!p || p >= it->end || !varint_get(&p, it->end, &n))
+		return false;
+	if (n & 1) {
+		n >>= 1;
+		if (n > (uint64_t)(it->end - p))
+			return false;
+		f->name_id = 0;
+		f->name.s = (const char *)p;
+		f->name.len = (size_t)n;
+		p += n;
+	} else {
+		f->name_id = (uint32_t)(n >> 1);
+		f->name.s = intern_str(f->name_id, &f->name.len);
+	}
+	if (p >= it->end)
+		return false;
+	enum enc_kind k = (enum enc_kind)*p++;
+	if (!varint_get(&p, it->end, &v))
+		return false;
+	f->value_atom = 0;
+	switch (k) {
+	case ENC_STR:
+		if (v > (uint64_t)(it->end - p))
+			return false;
+		f->value.s = (const char *)p;
+		f->value.len = (size_t)v;
+		p += v;
+		break;
+	case ENC_ATOM:
+		f->value_atom = (uint32_t)v;
+		f->value.s = intern_str(f->value_atom, &f->value.len);
+		break;
+	case ENC_HEX:
+	case ENC_HEX16:
+	case ENC_DEC:
+		f->value.len = num_text(k, v, f->buf, sizeof f->buf);
+		f->value.s = f->buf;
+		break;
+	default:
+		return false;
+	}
+	it->p = p;
+	return true;
+}
+
+bool event_get(const event *ev, uint32_t name_id, event_field *f)
+{
+	event_iter it;
+	if (name_id == 0)
+		return false;
+	event_iter_init(&it, ev);
+	while (event_iter_next(&it, f))
+		if (f->name_id == name_id)
+			return true;
+	return false;
+}
+
+bool event_get_named(const event *ev, const char *name, size_t len, event_field *f)
+{
+	event_iter it;
+	event_iter_init(&it, ev);
+	while (event_iter_next(&it, f))
+		if (f->name.len == len && memcmp(f->name.s, name, len) == 0)
+			return true;
+	return false;
+}
+
+dw_num event_num(const event *ev, uint32_t name_id)
+{
+	event_field f;
+	if (!event_get(ev, name_id, &f))
+		return (dw_num){ 0, NUM_MISSING };
+	return num_parse(f.value.s, f.value.len);
+}
+
+dw_str event_str(const event *ev, uint32_t name_id)
+{
+	event_field f;
+	if (!event_get(ev, name_id, &f) || f.value.s == f.buf)
+		return (dw_str){ NULL, 0 };
+	return f.value;
+}
+
+/* ---- typed views ---- */
+
+void event_subject(const event *ev, ev_subject *out)
+{
+	out->sid = event_str(ev, F_SubjectUserSid);
+	out->user = event_str(ev, F_SubjectUserName);
+	out->domain = event_str(ev, F_SubjectDomainName);
+	out->logon_id = event_num(ev, F_SubjectLogonId);
+}
+
+void event_4690(const event *ev, ev_4690 *out)
+{
+	event_subject(ev, &out->subject);
+	out->src_handle = event_num(ev, F_SourceHandleId);
+	out->src_pid = event_num(ev, F_SourceProcessId);
+	out->tgt_handle = event_num(ev, F_TargetHandleId);
+	out->tgt_pid = event_num(ev, F_TargetProcessId);
+}
+
+void event_handle(const event *ev, ev_handle *out)
+{
+	event_subject(ev, &out->subject);
+	out->object_server = event_str(ev, F_ObjectServer);
+	out->object_type = event_str(ev, F_ObjectType);
+	out->object_name = event_str(ev, F_ObjectName);
+	out->process_name = event_str(ev, F_ProcessName);
+	out->handle_id = event_num(ev, F_HandleId);
+	out->access_mask = event_num(ev, F_AccessMask);
+	out->pid = event_num(ev, F_ProcessId);
+}
+
+void event_process(const event *ev, ev_process *out)
+{
+	static const dw_num missing = { 0, NUM_MISSING };
+	static const dw_str none = { NULL, 0 };
+	event_subject(ev, &out->subject);
+	if (ev->event_id == 4688) {
+		out->pid = event_num(ev, F_NewProcessId);
+		out->parent_pid = event_num(ev, F_ProcessId);
+		out->image = event_str(ev, F_NewProcessName);
+		out->parent_image = event_str(ev, F_ParentProcessName);
+		out->command_line = event_str(ev, F_CommandLine);
+		out->mandatory_label = event_str(ev, F_MandatoryLabel);
+		out->target_sid = event_str(ev, F_TargetUserSid);
+		out->target_user = event_str(ev, F_TargetUserName);
+		out->target_domain = event_str(ev, F_TargetDomainName);
+		out->exit_status = missing;
+	} else {
+		out->pid = event_num(ev, F_ProcessId);
+		out->parent_pid = missing;
+		out->image = event_str(ev, F_ProcessName);
+		out->parent_image = out->command_line = out->mandatory_label = none;
+		out->target_sid = out->target_user = out->target_domain = none;
+		out->exit_status = event_num(ev, F_Status);
+	}
+}
+
+void event_logon(const event *ev, ev_logon *out)
+{
+	event_subject(ev, &out->subject);
+	out->target_sid = event_str(ev, F_TargetUserSid);
+	out->target_user = event_str(ev, F_TargetUserName);
+	out->target_domain = event_str(ev, F_TargetDomainName);
+	out->ip_address = event_str(ev, F_IpAddress);
+	out->process_name = event_str(ev, F_ProcessName);
+	out->target_logon_id = event_num(ev, F_TargetLogonId);
+	out->logon_type = event_num(ev, F_LogonType);
+	out->pid = event_num(ev, F_ProcessId);
+}
+
+/* ---- lifetime ---- */
+
+void event_free(event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->data);
+	memset(ev, 0, sizeof *ev);
+}
+
+dw_status event_copy(event *dst, const event *src)
+{
+	uint8_t *data = NULL;
+	if (src->data_len) {
+		data = malloc(src->data_len);
+		if (!data)
+			return DW_NOMEM;
+		memcpy(data, src->data, src->data_len);
+	}
+	*dst = *src;
+	dst->data = data;
+	return DW_OK;
+}
+
+size_t event_cost(const event *ev)
+{
+	/* glibc's malloc: 8 bytes of header, 16-byte granules, 32 at least. */
+	size_t chunk = 0;
+	if (ev->data) {
+		chunk = (ev->data_len + 8 + 15) & ~(size_t)15;
+		if (chunk < 32)
+			chunk = 32;
+	}
+	return sizeof *ev + chunk;
+}
+
+/* ---- time ---- */
+
+#define FT_PER_SEC 10000000ull
+#define FT_UNIX_EPOCH_DAYS 134774 /* days from 1601-01-01 to 1970-01-01 */
+
+/* Howard Hinnant's civil-from-days and days-from-civil (proleptic Gregorian,
+ * days relative to 1970-01-01). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = (int64_t)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+char *event_time_utc(uint64_t filetime, char *buf, size_t cap)
+{
+	uint64_t secs = filetime / FT_PER_SEC;
+	unsigned frac = (unsigned)(filetime % FT_PER_SEC);
+	int64_t days = (int64_t)(secs / 86400) - FT_UNIX_EPOCH_DAYS;
+	unsigned sod = (unsigned)(secs % 86400);
+	int64_t y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, cap, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%07uZ", y, m, d,
+	         sod / 3600, sod / 60 % 60, sod % 60, frac);
+	return buf;
+}
+
+/* Reads exactly n digits at *p (advancing it); false if any is missing. */
+static bool digits(const char **p, const char *end, unsigned n, unsigned *out)
+{
+	unsigned v = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (*p >= end || **p < '0' || **p > '9')
+			return false;
+		v = v * 10 + (unsigned)(*(*p)++ - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static bool expect(const char **p, const char *end, char c)
+{
+	if (*p >= end || **p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+bool event_time_parse(const char *s, size_t len, uint64_t *filetime)
+{
+	const char *p = s, *end = s + len;
+	unsigned y, mo, d, h, mi, se, frac = 0;
+	if (!digits(&p, end, 4, &y) || !expect(&p, end, '-') ||
+	    !digits(&p, end, 2, &mo) || !expect(&p, end, '-') ||
+	    !digits(&p, end, 2, &d) || p >= end || (*p != 'T' && *p != ' '))
+		return false;
+	p++;
+	if (!digits(&p, end, 2, &h) || !expect(&p, end, ':') ||
+	    !digits(&p, end, 2, &mi) || !expect(&p, end, ':') ||
+	    !digits(&p, end, 2, &se))
+		return false;
+	if (p < end && *p == '.') {
+		p++;
+		unsigned n = 0;
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (n < 7)
+				frac = frac * 10 + (unsigned)(*p - '0');
+			n++, p++;
+		}
+		if (n == 0 || n > 9)
+			return false;
+		for (; n < 7; n++)
+			frac *= 10;
+	}
+	if (p < end && *p == 'Z')
+		p++;
+	if (p != end || y < 1601 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || se > 60)
+		return false;
+	int64_t days = days_from_civil(y, mo, d) + FT_UNIX_EPOCH_DAYS;
+	uint64_t secs = (uint64_t)days * 86400 + h * 3600u + mi * 60u + se;
+	*filetime = secs * FT_PER_SEC + frac;
+	return true;
+}

@@ -1,0 +1,202 @@
+#include "intern.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+
+/* Ids index a two-level table of string pointers whose pages never move, so
+ * intern_str() needs no lock. Strings live in arena blocks, each prefixed by
+ * its 32-bit length. */
+#define PAGE_BITS 16
+#define PAGE_SIZE (1u << PAGE_BITS)
+#define MAX_PAGES 256 /* 16M ids */
+#define BLOCK_SIZE (256u * 1024u)
+
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static _Atomic(const char **) pages[MAX_PAGES];
+static uint32_t next_id = 1;
+
+static uint32_t *slots;    /* open addressing: ids, 0 = empty */
+static size_t slot_mask;   /* capacity - 1 */
+static size_t n_entries;
+
+static char *block;        /* current arena block */
+static size_t block_used;
+static atomic_size_t total_bytes;
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static const char *lookup_str(uint32_t id)
+{
+	const char **page = atomic_load_explicit(&pages[id >> PAGE_BITS], memory_order_acquire);
+	return page ? page[id & (PAGE_SIZE - 1)] : NULL;
+}
+
+static size_t str_len(const char *p)
+{
+	uint32_t len;
+	memcpy(&len, p - sizeof len, sizeof len);
+	return len;
+}
+
+/* Lock held. Slot index holding s, or of the empty slot where it belongs. */
+static size_t find_slot(const char *s, size_t len, uint64_t h)
+{
+	size_t i = (size_t)h & slot_mask;
+	for (;;) {
+		uint32_t id = slots[i];
+		if (id == 0)
+			return i;
+		const char *p = lookup_str(id);
+		if (str_len(p) == len && memcmp(p, s, len) == 0)
+			return i;
+		i = (i + 1) & slot_mask;
+	}
+}
+
+/* Lock held. Doubles the hash table; false when memory is short. */
+static bool grow_slots(void)
+{
+	size_t cap = slots ? (slot_mask + 1) * 2 : 4096;
+	uint32_t *n = calloc(cap, sizeof *n);
+	if (!n)
+		return false;
+	uint32_t *old = slots;
+	size_t old_cap = slots ? slot_mask + 1 : 0;
+	slots = n;
+	slot_mask = cap - 1;
+	for (size_t i = 0; i < old_cap; i++) {
+		uint32_t id = old[i];
+		if (!id)
+			continue;
+		const char *p = lookup_str(id);
+		size_t len = str_len(p);
+		slots[find_slot(p, len, hash_bytes(p, len))] = id;
+	}
+	free(old);
+	return true;
+}
+
+/* Lock held. Copies s into the arena and gives it the next id; 0 if full. */
+static uint32_t add_string(const char *s, size_t len)
+{
+	size_t need = sizeof(uint32_t) + len + 1;
+	uint32_t id = next_id;
+	if (id >= (uint32_t)MAX_PAGES * PAGE_SIZE ||
+	    atomic_load(&total_bytes) + need > INTERN_MAX_BYTES)
+		return 0;
+	size_t pi = id >> PAGE_BITS;
+	const char **page = atomic_load_explicit(&pages[pi], memory_order_relaxed);
+	if (!page) {
+		page = calloc(PAGE_SIZE, sizeof *page);
+		if (!page)
+			return 0;
+		atomic_store_explicit(&pages[pi], page, memory_order_release);
+		atomic_fetch_add(&total_bytes, PAGE_SIZE * sizeof *page);
+	}
+	if (!block || block_used + need > BLOCK_SIZE) {
+		char *b = malloc(BLOCK_SIZE);
+		if (!b)
+			return 0;
+		block = b; /* the old block stays referenced by its strings */
+		block_used = 0;
+		atomic_fetch_add(&total_bytes, BLOCK_SIZE);
+	}
+	char *p = block + block_used;
+	uint32_t len32 = (uint32_t)len;
+	memcpy(p, &len32, sizeof len32);
+	memcpy(p + sizeof len32, s, len);
+	p[sizeof len32 + len] = '\0';
+	block_used += (need + 3) & ~(size_t)3; /* keep length prefixes aligned */
+	page[id & (PAGE_SIZE - 1)] = p + sizeof len32;
+	next_id++;
+	return id;
+}
+
+static uint32_t put_locked(const char *s, size_t len, bool add)
+{
+	if (!slots && !grow_slots())
+		return 0;
+	uint64_t h = hash_bytes(s, len);
+	size_t i = find_slot(s, len, h);
+	if (slots[i] || !add)
+		return slots[i];
+	if ((n_entries + 1) * 4 > (slot_mask + 1) * 3) {
+		if (!grow_slots())
+			return 0;
+		i = find_slot(s, len, h);
+	}
+	uint32_t id = add_string(s, len);
+	if (id) {
+		slots[i] = id;
+		n_entries++;
+	}
+	return id;
+}
+
+static void seed(void)
+{
+	static const char *const names[] = {
+#define FIELD_STR(name, kind) #name,
+		FIELD_NAMES(FIELD_STR)
+#undef FIELD_STR
+	};
+	/* F_<Name> == id relies on these being the first strings added. */
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		put_locked(names[i], strlen(names[i]), true);
+}
+
+uint32_t intern_put(const char *s, size_t len)
+{
+	if (len > INTERN_MAX_LEN)
+		return 0;
+	pthread_once(&seed_once, seed);
+	pthread_mutex_lock(&lock);
+	uint32_t id = put_locked(s, len, true);
+	pthread_mutex_unlock(&lock);
+	return id;
+}
+
+uint32_t intern_find(const char *s, size_t len)
+{
+	if (len > INTERN_MAX_LEN)
+		return 0;
+	pthread_once(&seed_once, seed);
+	pthread_mutex_lock(&lock);
+	uint32_t id = put_locked(s, len, false);
+	pthread_mutex_unlock(&lock);
+	return id;
+}
+
+const char *intern_str(uint32_t id, size_t *len)
+{
+	pthread_once(&seed_once, seed);
+	const char *p = id && id < (uint32_t)MAX_PAGES * PAGE_SIZE ? lookup_str(id) : NULL;
+	if (!p) {
+		if (len)
+			*len = 0;
+		return "";
+	}
+	if (len)
+		*len = str_len(p);
+	return p;
+}
+
+size_t intern_bytes(void)
+{
+	return atomic_load(&total_bytes);
+}
