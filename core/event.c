@@ -87,36 +87,62 @@ dw_num num_parse(const char *s, size_t len)
 	return n;
 }
 
-/* Renders a stored number back to its original text; returns the length. */
+/* Renders a stored number back to its original text; returns the length
+ * (cap must be at least 21). Hand-written: it runs for every numeric field
+ * read or printed, where snprintf dominated the profile. */
 static size_t num_text(enum enc_kind k, uint64_t v, char *buf, size_t cap)
 {
-	int r;
-	if (k == ENC_HEX)
-		r = snprintf(buf, cap, "0x%" PRIx64, v);
-	else if (k == ENC_HEX16)
-		r = snprintf(buf, cap, "0x%016" PRIx64, v);
-	else
-		r = snprintf(buf, cap, "%" PRIu64, v);
-	return r < 0 ? 0 : (size_t)r;
+	static const char hexd[] = "0123456789abcdef";
+	char tmp[24];
+	size_t n = 0;
+	(void)cap;
+	if (k == ENC_DEC) {
+		do
+			tmp[n++] = (char)('0' + v % 10);
+		while ((v /= 10) != 0);
+	} else {
+		do
+			tmp[n++] = hexd[v & 15];
+		while ((v >>= 4) != 0);
+		if (k == ENC_HEX16)
+			while (n < 16)
+				tmp[n++] = '0';
+		tmp[n++] = 'x';
+		tmp[n++] = '0';
+	}
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
 }
 
-/* How a numeric field's text can be stored so that it reads back unchanged. */
+/* How a numeric field's text can be stored so that num_text() gives it back
+ * unchanged: lowercase hex without leading zeros, exactly 16 lowercase hex
+ * digits, or decimal without leading zeros. */
 static bool num_encoding(const char *s, size_t len, enum enc_kind *k, uint64_t *v)
 {
-	dw_num n = num_parse(s, len);
-	if (n.st != NUM_OK)
-		return false;
-	char buf[24];
-	static const enum enc_kind kinds[] = { ENC_HEX, ENC_HEX16, ENC_DEC };
-	for (size_t i = 0; i < 3; i++) {
-		size_t l = num_text(kinds[i], n.v, buf, sizeof buf);
-		if (l == len && memcmp(buf, s, len) == 0) {
-			*k = kinds[i];
-			*v = n.v;
-			return true;
-		}
+	if (len > 2 && s[0] == '0' && s[1] == 'x') {
+		size_t digits = len - 2;
+		for (size_t i = 2; i < len; i++)
+			if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+				return false;
+		if (digits == 16)
+			*k = ENC_HEX16;
+		else if (digits < 16 && (s[2] != '0' || digits == 1))
+			*k = ENC_HEX;
+		else
+			return false;
+	} else {
+		if (len == 0 || len > 19 || (s[0] == '0' && len > 1))
+			return false;
+		for (size_t i = 0; i < len; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+		*k = ENC_DEC;
 	}
-	return false;
+	dw_num n = num_parse(s, len);
+	*v = n.v;
+	return n.st == NUM_OK;
 }
 
 /* ---- varints ---- */
