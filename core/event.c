@@ -1,6 +1,7 @@
 #include "event.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,72 +382,144 @@ dw_str event_str(const event *ev, uint32_t name_id)
 
 /* ---- typed views ---- */
 
+/* A typed view is a list of (field id, member) pairs filled in one pass over
+ * the event's fields; the first occurrence of a name wins, as in event_get. */
+typedef struct view_slot {
+	uint32_t id;
+	bool num;      /* member is a dw_num, else a dw_str */
+	size_t off;    /* offset of the member in the view struct */
+} view_slot;
+
+#define NUM_SLOT(T, id, member) { id, true, offsetof(T, member) }
+#define STR_SLOT(T, id, member) { id, false, offsetof(T, member) }
+#define SUBJECT_SLOTS(T) \
+	STR_SLOT(T, F_SubjectUserSid, subject.sid), \
+	STR_SLOT(T, F_SubjectUserName, subject.user), \
+	STR_SLOT(T, F_SubjectDomainName, subject.domain), \
+	NUM_SLOT(T, F_SubjectLogonId, subject.logon_id)
+
+static void view_fill(const event *ev, const view_slot *slots, size_t n, void *out)
+{
+	static const dw_num missing = { 0, NUM_MISSING };
+	static const dw_str none = { NULL, 0 };
+	char *base = out;
+	uint64_t seen = 0; /* bit i: slot i filled */
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].num)
+			memcpy(base + slots[i].off, &missing, sizeof missing);
+		else
+			memcpy(base + slots[i].off, &none, sizeof none);
+	}
+	event_iter it;
+	event_field f;
+	event_iter_init(&it, ev);
+	while (event_iter_next(&it, &f)) {
+		if (f.name_id == 0) /* names stored inline are none of ours */
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (slots[i].id != f.name_id || (seen >> i & 1))
+				continue;
+			seen |= 1ull << i;
+			if (slots[i].num) {
+				dw_num v = num_parse(f.value.s, f.value.len);
+				memcpy(base + slots[i].off, &v, sizeof v);
+			} else if (f.value.s != f.buf) { /* text kinds never live in buf */
+				memcpy(base + slots[i].off, &f.value, sizeof f.value);
+			}
+			break;
+		}
+	}
+}
+
+#define VIEW_FILL(ev, slots, out) view_fill(ev, slots, sizeof slots / sizeof slots[0], out)
+
 void event_subject(const event *ev, ev_subject *out)
 {
-	out->sid = event_str(ev, F_SubjectUserSid);
-	out->user = event_str(ev, F_SubjectUserName);
-	out->domain = event_str(ev, F_SubjectDomainName);
-	out->logon_id = event_num(ev, F_SubjectLogonId);
+	static const view_slot slots[] = {
+		STR_SLOT(ev_subject, F_SubjectUserSid, sid),
+		STR_SLOT(ev_subject, F_SubjectUserName, user),
+		STR_SLOT(ev_subject, F_SubjectDomainName, domain),
+		NUM_SLOT(ev_subject, F_SubjectLogonId, logon_id),
+	};
+	VIEW_FILL(ev, slots, out);
 }
 
 void event_4690(const event *ev, ev_4690 *out)
 {
-	event_subject(ev, &out->subject);
-	out->src_handle = event_num(ev, F_SourceHandleId);
-	out->src_pid = event_num(ev, F_SourceProcessId);
-	out->tgt_handle = event_num(ev, F_TargetHandleId);
-	out->tgt_pid = event_num(ev, F_TargetProcessId);
+	static const view_slot slots[] = {
+		SUBJECT_SLOTS(ev_4690),
+		NUM_SLOT(ev_4690, F_SourceHandleId, src_handle),
+		NUM_SLOT(ev_4690, F_SourceProcessId, src_pid),
+		NUM_SLOT(ev_4690, F_TargetHandleId, tgt_handle),
+		NUM_SLOT(ev_4690, F_TargetProcessId, tgt_pid),
+	};
+	VIEW_FILL(ev, slots, out);
 }
 
 void event_handle(const event *ev, ev_handle *out)
 {
-	event_subject(ev, &out->subject);
-	out->object_server = event_str(ev, F_ObjectServer);
-	out->object_type = event_str(ev, F_ObjectType);
-	out->object_name = event_str(ev, F_ObjectName);
-	out->process_name = event_str(ev, F_ProcessName);
-	out->handle_id = event_num(ev, F_HandleId);
-	out->access_mask = event_num(ev, F_AccessMask);
-	out->pid = event_num(ev, F_ProcessId);
+	static const view_slot slots[] = {
+		SUBJECT_SLOTS(ev_handle),
+		STR_SLOT(ev_handle, F_ObjectServer, object_server),
+		STR_SLOT(ev_handle, F_ObjectType, object_type),
+		STR_SLOT(ev_handle, F_ObjectName, object_name),
+		STR_SLOT(ev_handle, F_ProcessName, process_name),
+		NUM_SLOT(ev_handle, F_HandleId, handle_id),
+		NUM_SLOT(ev_handle, F_AccessMask, access_mask),
+		NUM_SLOT(ev_handle, F_ProcessId, pid),
+	};
+	VIEW_FILL(ev, slots, out);
 }
 
 void event_process(const event *ev, ev_process *out)
 {
-	static const dw_num missing = { 0, NUM_MISSING };
-	static const dw_str none = { NULL, 0 };
-	event_subject(ev, &out->subject);
-	if (ev->event_id == 4688) {
-		out->pid = event_num(ev, F_NewProcessId);
-		out->parent_pid = event_num(ev, F_ProcessId);
-		out->image = event_str(ev, F_NewProcessName);
-		out->parent_image = event_str(ev, F_ParentProcessName);
-		out->command_line = event_str(ev, F_CommandLine);
-		out->mandatory_label = event_str(ev, F_MandatoryLabel);
-		out->target_sid = event_str(ev, F_TargetUserSid);
-		out->target_user = event_str(ev, F_TargetUserName);
-		out->target_domain = event_str(ev, F_TargetDomainName);
-		out->exit_status = missing;
-	} else {
-		out->pid = event_num(ev, F_ProcessId);
-		out->parent_pid = missing;
-		out->image = event_str(ev, F_ProcessName);
-		out->parent_image = out->command_line = out->mandatory_label = none;
-		out->target_sid = out->target_user = out->target_domain = none;
-		out->exit_status = event_num(ev, F_Status);
-	}
+	/* In a 4688 ProcessId is the parent; in a 4689 it is the process. */
+	static const view_slot created[] = {
+		SUBJECT_SLOTS(ev_process),
+		NUM_SLOT(ev_process, F_NewProcessId, pid),
+		NUM_SLOT(ev_process, F_ProcessId, parent_pid),
+		STR_SLOT(ev_process, F_NewProcessName, image),
+		STR_SLOT(ev_process, F_ParentProcessName, parent_image),
+		STR_SLOT(ev_process, F_CommandLine, command_line),
+		STR_SLOT(ev_process, F_MandatoryLabel, mandatory_label),
+		STR_SLOT(ev_process, F_TargetUserSid, target_sid),
+		STR_SLOT(ev_process, F_TargetUserName, target_user),
+		STR_SLOT(ev_process, F_TargetDomainName, target_domain),
+		NUM_SLOT(ev_process, F_NONE, exit_status),
+	};
+	static const view_slot exited[] = {
+		SUBJECT_SLOTS(ev_process),
+		NUM_SLOT(ev_process, F_ProcessId, pid),
+		NUM_SLOT(ev_process, F_NONE, parent_pid),
+		STR_SLOT(ev_process, F_ProcessName, image),
+		STR_SLOT(ev_process, F_NONE, parent_image),
+		STR_SLOT(ev_process, F_NONE, command_line),
+		STR_SLOT(ev_process, F_NONE, mandatory_label),
+		STR_SLOT(ev_process, F_NONE, target_sid),
+		STR_SLOT(ev_process, F_NONE, target_user),
+		STR_SLOT(ev_process, F_NONE, target_domain),
+		NUM_SLOT(ev_process, F_Status, exit_status),
+	};
+	if (ev->event_id == 4688)
+		VIEW_FILL(ev, created, out);
+	else
+		VIEW_FILL(ev, exited, out);
 }
 
 void event_logon(const event *ev, ev_logon *out)
 {
-	event_subject(ev, &out->subject);
-	out->target_sid = event_str(ev, F_TargetUserSid);
-	out->target_user = event_str(ev, F_TargetUserName);
-	out->target_domain = event_str(ev, F_TargetDomainName);
-	out->ip_address = event_str(ev, F_IpAddress);
-	out->process_name = event_str(ev, F_ProcessName);
-	out->target_logon_id = event_num(ev, F_TargetLogonId);
-	out->logon_type = event_num(ev, F_LogonType);
-	out->pid = event_num(ev, F_ProcessId);
+	static const view_slot slots[] = {
+		SUBJECT_SLOTS(ev_logon),
+		STR_SLOT(ev_logon, F_TargetUserSid, target_sid),
+		STR_SLOT(ev_logon, F_TargetUserName, target_user),
+		STR_SLOT(ev_logon, F_TargetDomainName, target_domain),
+		STR_SLOT(ev_logon, F_IpAddress, ip_address),
+		STR_SLOT(ev_logon, F_ProcessName, process_name),
+		NUM_SLOT(ev_logon, F_TargetLogonId, target_logon_id),
+		NUM_SLOT(ev_logon, F_LogonType, logon_type),
+		NUM_SLOT(ev_logon, F_ProcessId, pid),
+	};
+	VIEW_FILL(ev, slots, out);
 }
 
 /* ---- lifetime ---- */

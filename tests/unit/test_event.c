@@ -173,6 +173,43 @@ static void test_unknown_names_and_truncation(void **state)
 	free(v);
 }
 
+static void test_process_views(void **state)
+{
+	(void)state;
+	event_builder b;
+	event ev;
+	ev_process p;
+	evb_init(&b);
+	b.ev.event_id = 4688;
+	add(&b, "NewProcessId", "0x1dac");
+	add(&b, "NewProcessName", "C:\\Windows\\System32\\drvinst.exe");
+	add(&b, "ProcessId", "0x3a0");
+	add(&b, "MandatoryLabel", "S-1-16-16384");
+	assert_int_equal(evb_finish(&b, &ev), DW_OK);
+	event_process(&ev, &p);
+	assert_int_equal(p.pid.v, 0x1dac);
+	assert_int_equal(p.parent_pid.v, 0x3a0); /* in a 4688, ProcessId is the parent */
+	assert_str(p.image, "C:\\Windows\\System32\\drvinst.exe");
+	assert_str(p.mandatory_label, "S-1-16-16384");
+	assert_int_equal(p.exit_status.st, NUM_MISSING);
+	assert_null(p.command_line.s);
+	event_free(&ev);
+
+	b.ev.event_id = 4689;
+	add(&b, "ProcessId", "0x1dac");
+	add(&b, "ProcessName", "C:\\Windows\\System32\\drvinst.exe");
+	add(&b, "Status", "0x0");
+	assert_int_equal(evb_finish(&b, &ev), DW_OK);
+	event_process(&ev, &p);
+	assert_int_equal(p.pid.v, 0x1dac);
+	assert_int_equal(p.parent_pid.st, NUM_MISSING);
+	assert_int_equal(p.exit_status.st, NUM_OK);
+	assert_int_equal(p.exit_status.v, 0);
+	assert_str(p.image, "C:\\Windows\\System32\\drvinst.exe");
+	event_free(&ev);
+	evb_free(&b);
+}
+
 static void test_copy(void **state)
 {
 	(void)state;
@@ -248,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_missing_dash_and_bad_values),
 		cmocka_unit_test(test_unknown_names_and_truncation),
+		cmocka_unit_test(test_process_views),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_intern),
