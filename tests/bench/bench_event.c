@@ -21,12 +21,16 @@ static void format_values(void)
 {
 	for (int p = 0; p < 2; p++)
 		for (uint64_t i = 0; i < VARIANTS; i++) {
-			const char *hex = p ? "0x%016" PRIx64 : "0x%" PRIx64;
-			snprintf(values[p][0][i], 24, "0x%" PRIx64, 0x3e7 + (i % 50) * 0x10000);
-			snprintf(values[p][1][i], 24, hex, 0x100 + (i * 4) % 0x4000);
-			snprintf(values[p][2][i], 24, hex, 0x400 + (i % 300) * 4);
-			snprintf(values[p][3][i], 24, hex, 0x100 + (i * 8) % 0x8000);
-			snprintf(values[p][4][i], 24, hex, i % 7 ? (uint64_t)4 : 0x678);
+			const uint64_t v[5] = { 0x3e7 + (i % 50) * 0x10000, 0x100 + (i * 4) % 0x4000,
+			                        0x400 + (i % 300) * 4, 0x100 + (i * 8) % 0x8000,
+			                        i % 7 ? (uint64_t)4 : 0x678 };
+			snprintf(values[p][0][i], 24, "0x%" PRIx64, v[0]); /* logon ids are never padded */
+			for (int f = 1; f < 5; f++) {
+				if (p)
+					snprintf(values[p][f][i], 24, "0x%016" PRIx64, v[f]);
+				else
+					snprintf(values[p][f][i], 24, "0x%" PRIx64, v[f]);
+			}
 		}
 }
 
