@@ -13,6 +13,9 @@
 #include "msglog.h"
 #include "status.h"
 
+/* Largest ring capacity accepted (config and --capacity). */
+#define CONFIG_MAX_CAPACITY 100000000u
+
 typedef struct dw_config {
 	char theme[256];    /* name or path; "" = default */
 	bool utc;           /* show times in UTC instead of local time */

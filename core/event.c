@@ -225,21 +225,17 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 	return n;
 }
 
-dw_status evb_add(event_builder *b, const char *name, size_t nlen,
-                  const char *value, size_t vlen)
+/* The name is name_id, or name[0..nlen) inline when name_id is 0. */
+static dw_status add_field(event_builder *b, uint32_t name_id, const char *name,
+                           size_t nlen, const char *value, size_t vlen)
 {
 	if (vlen > EVENT_FIELD_MAX) {
 		vlen = utf8_cut(value, vlen, EVENT_FIELD_MAX);
 		b->ev.flags |= EVENT_TRUNCATED;
 	}
-	if (nlen > EVENT_FIELD_MAX) {
-		nlen = utf8_cut(name, nlen, EVENT_FIELD_MAX);
-		b->ev.flags |= EVENT_TRUNCATED;
-	}
 	if (!evb_reserve(b, 2 * 10 + 1 + nlen + vlen))
 		return DW_NOMEM;
 
-	uint32_t name_id = nlen <= NAME_INTERN_MAX ? intern_put(name, nlen) : 0;
 	uint8_t *p = b->buf + b->len;
 	if (name_id) {
 		p += varint_put(p, (uint64_t)name_id << 1);
@@ -267,6 +263,23 @@ dw_status evb_add(event_builder *b, const char *name, size_t nlen,
 	}
 	b->len = (size_t)(p - b->buf);
 	return DW_OK;
+}
+
+dw_status evb_add(event_builder *b, const char *name, size_t nlen,
+                  const char *value, size_t vlen)
+{
+	if (nlen > EVENT_FIELD_MAX) {
+		nlen = utf8_cut(name, nlen, EVENT_FIELD_MAX);
+		b->ev.flags |= EVENT_TRUNCATED;
+	}
+	uint32_t name_id = nlen <= NAME_INTERN_MAX ? intern_put(name, nlen) : 0;
+	return add_field(b, name_id, name, name_id ? 0 : nlen, value, vlen);
+}
+
+dw_status evb_add_id(event_builder *b, uint32_t name_id, const char *value,
+                     size_t vlen)
+{
+	return add_field(b, name_id, NULL, 0, value, vlen);
 }
 
 dw_status evb_finish(event_builder *b, event *out)

@@ -164,6 +164,11 @@ void evb_reset(event_builder *b);
  * than EVENT_FIELD_MAX is truncated and the event flagged EVENT_TRUNCATED. */
 dw_status evb_add(event_builder *b, const char *name, size_t nlen,
                   const char *value, size_t vlen);
+/* Same as evb_add() for a name already interned: name_id is an F_ constant
+ * or an id intern_put() returned (the fast path interns each field name
+ * once per template, not once per event). */
+dw_status evb_add_id(event_builder *b, uint32_t name_id, const char *value,
+                     size_t vlen);
 /* Moves the built event into *out (out->data is a new allocation the
  * caller owns) and resets the builder. */
 dw_status evb_finish(event_builder *b, event *out);

@@ -1,0 +1,622 @@
+#include "export.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "intern.h"
+#include "sanitize.h"
+
+/* One row (a JSON object or a CSV line) is built here, then written with a
+ * single fwrite, so a failing disk never leaves half a row behind a row
+ * reported as written. */
+typedef struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool nomem;
+} sbuf;
+
+struct exporter {
+	FILE *f;
+	bool own;           /* f is ours to close */
+	char *name;         /* for messages */
+	export_opts o;
+	sbuf row;
+	sbuf cell;          /* scratch for one CSV/TSV cell */
+	unsigned ncells;    /* cells in the current CSV/TSV row */
+	unsigned long long count;
+	int err_no;         /* first write error */
+	bool finished;      /* the trailer is written */
+};
+
+/* Worst growth of the sanitiser: one input byte becomes at most 6 bytes
+ * (an invalid byte as "\u009b"). */
+#define SAN_GROWTH 6
+
+static bool sbuf_reserve(sbuf *b, size_t more)
+{
+	if (b->nomem)
+		return false;
+	if (more <= b->cap - b->len)
+		return true;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap - b->len < more) {
+		if (cap > SIZE_MAX / 2) {
+			b->nomem = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		b->nomem = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static void sbuf_add(sbuf *b, const char *s, size_t n)
+{
+	if (!sbuf_reserve(b, n + 1))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sbuf_puts(sbuf *b, const char *s)
+{
+	sbuf_add(b, s, strlen(s));
+}
+
+static void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sbuf_printf(sbuf *b, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sbuf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void sbuf_san(sbuf *b, const char *s, size_t n, san_mode mode)
+{
+	if (n > (SIZE_MAX - 1) / SAN_GROWTH) {
+		b->nomem = true;
+		return;
+	}
+	if (!sbuf_reserve(b, n * SAN_GROWTH + 1))
+		return;
+	b->len += san_text(b->p + b->len, b->cap - b->len, s, n, mode);
+}
+
+/* ---- JSON ---- */
+
+static void json_str(sbuf *b, const char *s, size_t n)
+{
+	if (!s) {
+		sbuf_puts(b, "null");
+		return;
+	}
+	sbuf_add(b, "\"", 1);
+	sbuf_san(b, s, n, SAN_JSON);
+	sbuf_add(b, "\"", 1);
+}
+
+static void json_dwstr(sbuf *b, dw_str s)
+{
+	json_str(b, s.s, s.len);
+}
+
+static void json_atom(sbuf *b, uint32_t id)
+{
+	size_t len;
+	const char *s = intern_str(id, &len);
+	json_str(b, id ? s : NULL, len);
+}
+
+static void json_num(sbuf *b, dw_num v)
+{
+	if (v.st == NUM_OK)
+		sbuf_printf(b, "%llu", (unsigned long long)v.v);
+	else
+		sbuf_puts(b, "null");
+}
+
+static void json_hex(sbuf *b, dw_num v)
+{
+	if (v.st == NUM_OK)
+		sbuf_printf(b, "\"0x%llx\"", (unsigned long long)v.v);
+	else
+		sbuf_puts(b, "null");
+}
+
+static bool has_subject(const ev_subject *s)
+{
+	return s->sid.s || s->user.s || s->domain.s || s->logon_id.st != NUM_MISSING;
+}
+
+static void json_subject(sbuf *b, const ev_subject *s)
+{
+	sbuf_puts(b, ",\"subject\":{\"sid\":");
+	json_dwstr(b, s->sid);
+	sbuf_puts(b, ",\"user\":");
+	json_dwstr(b, s->user);
+	sbuf_puts(b, ",\"domain\":");
+	json_dwstr(b, s->domain);
+	sbuf_puts(b, ",\"logon_id\":");
+	json_hex(b, s->logon_id);
+	sbuf_add(b, "}", 1);
+}
+
+static void json_side(sbuf *b, const exporter *x, const event *ev, bool target,
+                      dw_num handle, dw_num pid)
+{
+	sbuf_puts(b, target ? ",\"target\":{\"handle\":" : ",\"source\":{\"handle\":");
+	json_num(b, handle);
+	sbuf_puts(b, ",\"pid\":");
+	json_num(b, pid);
+	if (x->o.corr && x->o.corr->process) {
+		dw_str image = {NULL, 0};
+		x->o.corr->process(x->o.corr->user, ev, target, &image);
+		sbuf_puts(b, ",\"process\":");
+		json_dwstr(b, image);
+	}
+	sbuf_add(b, "}", 1);
+}
+
+/* The correlation's object, or all unknown. */
+static void corr_object(const exporter *x, const event *ev, dw_str *type,
+                        dw_str *name, dw_num *access)
+{
+	*type = *name = (dw_str){NULL, 0};
+	*access = (dw_num){0, NUM_MISSING};
+	if (x->o.corr && x->o.corr->object)
+		x->o.corr->object(x->o.corr->user, ev, type, name, access);
+}
+
+static void json_data(sbuf *b, const event *ev)
+{
+	event_iter it;
+	event_field f;
+	bool first = true;
+	sbuf_add(b, "{", 1);
+	event_iter_init(&it, ev);
+	while (event_iter_next(&it, &f)) {
+		if (!first)
+			sbuf_add(b, ",", 1);
+		first = false;
+		json_dwstr(b, f.name);
+		sbuf_add(b, ":", 1);
+		json_dwstr(b, f.value.s ? f.value : (dw_str){"", 0});
+	}
+	sbuf_add(b, "}", 1);
+}
+
+static void json_event(exporter *x, const event *ev)
+{
+	sbuf *b = &x->row;
+	char tbuf[40];
+	sbuf_printf(b, "{\"record_id\":%llu,\"time\":", (unsigned long long)ev->record_id);
+	if (ev->flags & EVENT_HAS_TIME)
+		sbuf_printf(b, "\"%s\"", event_time_utc(ev->filetime, tbuf, sizeof tbuf));
+	else
+		sbuf_puts(b, "null");
+	sbuf_puts(b, ",\"computer\":");
+	json_atom(b, ev->computer);
+	sbuf_printf(b, ",\"event_id\":%u", (unsigned)ev->event_id);
+	if (x->o.all_events) {
+		sbuf_puts(b, ",\"provider\":");
+		json_atom(b, ev->provider);
+		sbuf_puts(b, ",\"channel\":");
+		json_atom(b, ev->channel);
+		if (ev->flags & EVENT_HAS_PID)
+			sbuf_printf(b, ",\"execution\":{\"pid\":%u,\"tid\":%u}",
+			            (unsigned)ev->exec_pid, (unsigned)ev->exec_tid);
+		else
+			sbuf_puts(b, ",\"execution\":null");
+	}
+	if (ev->event_id == 4690 && !(ev->flags & EVENT_MARKER)) {
+		ev_4690 d;
+		event_4690(ev, &d);
+		json_subject(b, &d.subject);
+		json_side(b, x, ev, false, d.src_handle, d.src_pid);
+		json_side(b, x, ev, true, d.tgt_handle, d.tgt_pid);
+		if (x->o.corr && x->o.corr->object) {
+			dw_str type, name;
+			dw_num access;
+			corr_object(x, ev, &type, &name, &access);
+			sbuf_puts(b, ",\"object\":{\"type\":");
+			json_dwstr(b, type);
+			sbuf_puts(b, ",\"name\":");
+			json_dwstr(b, name);
+			sbuf_puts(b, ",\"access\":");
+			json_hex(b, access);
+			sbuf_add(b, "}", 1);
+		}
+	} else {
+		ev_subject s;
+		event_subject(ev, &s);
+		if (has_subject(&s))
+			json_subject(b, &s);
+	}
+	if (x->o.all_events) {
+		sbuf_puts(b, ",\"data\":");
+		json_data(b, ev);
+	}
+	if (ev->flags & EVENT_RECOVERED)
+		sbuf_puts(b, ",\"recovered\":true");
+	if (ev->flags & EVENT_TRUNCATED)
+		sbuf_puts(b, ",\"truncated\":true");
+	if (ev->flags & EVENT_MARKER) {
+		event_field f;
+		sbuf_puts(b, ",\"marker\":");
+		if (event_get(ev, F_Message, &f))
+			json_dwstr(b, f.value);
+		else
+			json_str(b, "", 0);
+	}
+	sbuf_add(b, "}", 1);
+}
+
+/* ---- CSV / TSV ---- */
+
+static char sep_of(const exporter *x)
+{
+	return x->o.format == EXPORT_CSV ? ',' : '\t';
+}
+
+/* Starts a cell: the separator unless it is the first of the row. */
+static void cell_begin(exporter *x)
+{
+	if (x->ncells++ > 0) {
+		char c = sep_of(x);
+		sbuf_add(&x->row, &c, 1);
+	}
+}
+
+static void row_end(exporter *x)
+{
+	sbuf_puts(&x->row, x->o.format == EXPORT_CSV ? "\r\n" : "\n");
+	x->ncells = 0;
+}
+
+/* A cell whose text is already safe (numbers, fixed words) and needs no
+ * quoting. */
+static void cell_plain(exporter *x, const char *s)
+{
+	cell_begin(x);
+	sbuf_puts(&x->row, s);
+}
+
+/* A text cell: sanitised (or JSON text when is_json), defused against
+ * spreadsheet formulas, CSV-quoted when needed. NULL is an empty cell. */
+static void cell_text(exporter *x, const char *s, size_t n, bool is_json)
+{
+	cell_begin(x);
+	if (!s)
+		return;
+	sbuf *c = &x->cell;
+	c->len = 0;
+	if (is_json)
+		sbuf_add(c, s, n);
+	else
+		sbuf_san(c, s, n, SAN_SCREEN);
+	if (c->nomem || c->len == 0) {
+		x->row.nomem |= c->nomem;
+		return;
+	}
+	bool formula = strchr("=+@", c->p[0]) || (c->p[0] == '-' && c->len > 1);
+	bool quote = x->o.format == EXPORT_CSV && strpbrk(c->p, ",\"") != NULL;
+	if (quote)
+		sbuf_add(&x->row, "\"", 1);
+	if (formula)
+		sbuf_add(&x->row, "'", 1);
+	for (size_t i = 0; i < c->len; i++) {
+		if (quote && c->p[i] == '"')
+			sbuf_add(&x->row, "\"", 1);
+		sbuf_add(&x->row, c->p + i, 1);
+	}
+	if (quote)
+		sbuf_add(&x->row, "\"", 1);
+}
+
+static void cell_dwstr(exporter *x, dw_str s)
+{
+	cell_text(x, s.s, s.len, false);
+}
+
+static void cell_atom(exporter *x, uint32_t id)
+{
+	size_t len;
+	const char *s = intern_str(id, &len);
+	cell_text(x, id ? s : NULL, len, false);
+}
+
+static void cell_num(exporter *x, dw_num v, bool hex)
+{
+	char buf[32] = "";
+	if (v.st == NUM_OK)
+		snprintf(buf, sizeof buf, hex ? "0x%llx" : "%llu", (unsigned long long)v.v);
+	cell_plain(x, buf);
+}
+
+static void cell_bool(exporter *x, bool v)
+{
+	cell_plain(x, v ? "true" : "false");
+}
+
+static void flat_header(exporter *x)
+{
+	static const char *const base[] = {
+		"record_id", "time", "computer", "event_id", "subject_sid",
+		"subject_user", "subject_domain", "subject_logon_id",
+		"source_handle", "source_pid", "target_handle", "target_pid",
+		"recovered", "truncated",
+	};
+	static const char *const corr[] = {
+		"source_process", "target_process", "object_type", "object_name",
+		"object_access",
+	};
+	static const char *const all[] = {"provider", "channel", "marker", "data"};
+	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+		cell_plain(x, base[i]);
+	for (size_t i = 0; x->o.corr && i < sizeof corr / sizeof corr[0]; i++)
+		cell_plain(x, corr[i]);
+	for (size_t i = 0; x->o.all_events && i < sizeof all / sizeof all[0]; i++)
+		cell_plain(x, all[i]);
+	row_end(x);
+}
+
+static void flat_event(exporter *x, const event *ev)
+{
+	char buf[40];
+	bool is4690 = ev->event_id == 4690 && !(ev->flags & EVENT_MARKER);
+	ev_4690 d;
+	event_4690(ev, &d); /* for others: the subject, and NUM_MISSING sides */
+	if (!is4690)
+		d.src_handle = d.src_pid = d.tgt_handle = d.tgt_pid = (dw_num){0, NUM_MISSING};
+
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)ev->record_id);
+	cell_plain(x, buf);
+	cell_plain(x, ev->flags & EVENT_HAS_TIME ? event_time_utc(ev->filetime, buf, sizeof buf) : "");
+	cell_atom(x, ev->computer);
+	snprintf(buf, sizeof buf, "%u", (unsigned)ev->event_id);
+	cell_plain(x, buf);
+	cell_dwstr(x, d.subject.sid);
+	cell_dwstr(x, d.subject.user);
+	cell_dwstr(x, d.subject.domain);
+	cell_num(x, d.subject.logon_id, true);
+	cell_num(x, d.src_handle, false);
+	cell_num(x, d.src_pid, false);
+	cell_num(x, d.tgt_handle, false);
+	cell_num(x, d.tgt_pid, false);
+	cell_bool(x, ev->flags & EVENT_RECOVERED);
+	cell_bool(x, ev->flags & EVENT_TRUNCATED);
+	if (x->o.corr) {
+		dw_str img[2] = {{NULL, 0}, {NULL, 0}}, type, name;
+		dw_num access;
+		for (int t = 0; is4690 && x->o.corr->process && t < 2; t++)
+			x->o.corr->process(x->o.corr->user, ev, t == 1, &img[t]);
+		cell_dwstr(x, img[0]);
+		cell_dwstr(x, img[1]);
+		if (is4690) {
+			corr_object(x, ev, &type, &name, &access);
+		} else {
+			type = name = (dw_str){NULL, 0};
+			access = (dw_num){0, NUM_MISSING};
+		}
+		cell_dwstr(x, type);
+		cell_dwstr(x, name);
+		cell_num(x, access, true);
+	}
+	if (x->o.all_events) {
+		cell_atom(x, ev->provider);
+		cell_atom(x, ev->channel);
+		event_field f;
+		if ((ev->flags & EVENT_MARKER) && event_get(ev, F_Message, &f))
+			cell_dwstr(x, f.value);
+		else
+			cell_plain(x, "");
+		sbuf data = {0};
+		json_data(&data, ev);
+		cell_text(x, data.p, data.len, true);
+		x->row.nomem |= data.nomem;
+		free(data.p);
+	}
+	row_end(x);
+}
+
+/* ---- the exporter ---- */
+
+static dw_status write_row(exporter *x, dw_err *err)
+{
+	if (x->row.nomem) {
+		x->row.nomem = false;
+		x->row.len = 0;
+		return dw_err_set(err, DW_NOMEM, "%s: out of memory writing an event", x->name);
+	}
+	errno = 0;
+	if (!x->err_no && x->row.len > 0 && fwrite(x->row.p, 1, x->row.len, x->f) != x->row.len)
+		x->err_no = errno ? errno : EIO;
+	x->row.len = 0;
+	if (x->err_no)
+		return dw_err_set(err, DW_WRITE, "%s: %s", x->name, strerror(x->err_no));
+	return DW_OK;
+}
+
+bool export_format_parse(const char *name, export_format *out)
+{
+	static const struct {
+		const char *name;
+		export_format f;
+	} names[] = {
+		{"jsonl", EXPORT_JSONL}, {"ndjson", EXPORT_JSONL}, {"json", EXPORT_JSON},
+		{"csv", EXPORT_CSV}, {"tsv", EXPORT_TSV},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcasecmp(name, names[i].name) == 0) {
+			*out = names[i].f;
+			return true;
+		}
+	}
+	return false;
+}
+
+dw_status export_format_for(const char *path, export_format *out, dw_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(slash ? slash : path, '.');
+	if (dot && export_format_parse(dot + 1, out))
+		return DW_OK;
+	return dw_err_set(err, DW_USAGE,
+	                  "%s: unknown export format (use .jsonl, .json, .csv or .tsv)", path);
+}
+
+static dw_status exporter_new(exporter **out, FILE *f, bool own, const char *name,
+                              const export_opts *o, dw_err *err)
+{
+	*out = NULL;
+	exporter *x = calloc(1, sizeof *x);
+	char *nm = strdup(name);
+	if (!x || !nm) {
+		free(x);
+		free(nm);
+		if (own)
+			fclose(f);
+		return dw_err_set(err, DW_NOMEM, "%s: out of memory", name);
+	}
+	x->f = f;
+	x->own = own;
+	x->name = nm;
+	x->o = *o;
+	*out = x;
+	if (o->format == EXPORT_CSV || o->format == EXPORT_TSV)
+		flat_header(x);
+	else if (o->format == EXPORT_JSON)
+		sbuf_puts(&x->row, "[");
+	dw_status st = write_row(x, err);
+	if (st != DW_OK) {
+		exporter_close(x, NULL);
+		*out = NULL;
+	}
+	return st;
+}
+
+dw_status exporter_open_path(exporter **out, const char *path, const export_opts *o,
+                             dw_err *err)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		*out = NULL;
+		return dw_err_set(err, DW_WRITE, "%s: %s", path, strerror(errno));
+	}
+	return exporter_new(out, f, true, path, o, err);
+}
+
+dw_status exporter_open_stream(exporter **out, FILE *f, const char *name,
+                               const export_opts *o, dw_err *err)
+{
+	return exporter_new(out, f, false, name, o, err);
+}
+
+dw_status exporter_write(exporter *x, const event *ev, dw_err *err)
+{
+	if (x->finished)
+		return dw_err_set(err, DW_USAGE, "%s: already finished", x->name);
+	switch (x->o.format) {
+	case EXPORT_JSON:
+		sbuf_puts(&x->row, x->count ? ",\n" : "\n");
+		json_event(x, ev);
+		break;
+	case EXPORT_JSONL:
+		json_event(x, ev);
+		sbuf_add(&x->row, "\n", 1);
+		break;
+	case EXPORT_CSV:
+	case EXPORT_TSV:
+		flat_event(x, ev);
+		break;
+	}
+	dw_status st = write_row(x, err);
+	if (st == DW_OK)
+		x->count++;
+	return st;
+}
+
+dw_status exporter_flush(exporter *x, dw_err *err)
+{
+	errno = 0;
+	if (!x->err_no && fflush(x->f) != 0)
+		x->err_no = errno ? errno : EIO;
+	if (x->err_no)
+		return dw_err_set(err, DW_WRITE, "%s: %s", x->name, strerror(x->err_no));
+	return DW_OK;
+}
+
+int exporter_errno(const exporter *x)
+{
+	return x->err_no;
+}
+
+unsigned long long exporter_count(const exporter *x)
+{
+	return x->count;
+}
+
+dw_status exporter_finish(exporter *x, dw_err *err)
+{
+	if (x->finished)
+		return dw_err_set(err, DW_USAGE, "%s: already finished", x->name);
+	x->finished = true;
+	if (x->o.format == EXPORT_JSON)
+		sbuf_puts(&x->row, x->count ? "\n]\n" : "]\n");
+	dw_status st = write_row(x, err);
+	return st == DW_OK ? exporter_flush(x, err) : st;
+}
+
+dw_status exporter_close(exporter *x, dw_err *err)
+{
+	if (!x)
+		return DW_OK;
+	dw_status st = x->finished ? DW_OK : exporter_finish(x, err);
+	if (x->own && fclose(x->f) != 0 && st == DW_OK)
+		st = dw_err_set(err, DW_WRITE, "%s: %s", x->name, strerror(errno));
+	free(x->row.p);
+	free(x->cell.p);
+	free(x->name);
+	free(x);
+	return st;
+}
+
+dw_status export_events(const char *path, const event *const *evs, size_t n,
+                        bool all_events, const export_corr *corr, size_t *written,
+                        dw_err *err)
+{
+	export_opts o = {.all_events = all_events, .corr = corr};
+	exporter *x;
+	size_t done = 0;
+	if (written)
+		*written = 0;
+	dw_status st = export_format_for(path, &o.format, err);
+	if (st != DW_OK)
+		return st;
+	st = exporter_open_path(&x, path, &o, err);
+	if (st != DW_OK)
+		return st;
+	for (; st == DW_OK && done < n; done++)
+		st = exporter_write(x, evs[done], err);
+	dw_status cst = exporter_close(x, st == DW_OK ? err : NULL);
+	if (st == DW_OK)
+		st = cst;
+	if (written)
+		*written = st == DW_OK ? done : 0;
+	return st;
+}

@@ -1,0 +1,897 @@
+/* src_evtx.c - the EVTX reader: every record of a file, in EventRecordID
+ * order, then (when following) each record the event log service adds.
+ *
+ * libevtx parses the records, but never the whole file: we read the file
+ * header and the chunk headers ourselves (evtx_chunk.h), and hand libevtx
+ * one chunk at a time as a small in-memory image (file header + chunk,
+ * bfio_mem.h). That gives, with one code path for loading and tailing:
+ *  - chunk order by record id (a wrapped log reads oldest first);
+ *  - damage that libevtx skips silently (bad signature, CRC mismatch,
+ *    records after a broken one) reported with chunk, record id, offset;
+ *  - a tail step that costs one chunk, not one file (libevtx_file_open
+ *    scans every chunk). See docs/evtx.md. */
+#include "bfio_mem.h" /* first: it enables libevtx's libbfio API */
+
+#include <libevtx.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evtx_chunk.h"
+#include "follow.h"
+#include "intern.h"
+#include "source_impl.h"
+#include "xmlev.h"
+
+#define IMG_SIZE (EVTX_FILE_HEADER_SIZE + EVTX_CHUNK_SIZE)
+#define BATCH 256                /* events per ring_push */
+#define XML_MAX (16u << 20)      /* a record rendering larger is refused */
+#define RETRY_MS 5               /* re-read a chunk caught mid-write */
+#define TORN_GRACE_MS 2000       /* after this an inconsistent chunk is damage */
+#define IDLE_CHECK_MS 1000       /* re-check even without a notification */
+
+/* Events parsed but not yet pushed into the ring. */
+typedef struct evq {
+	event *v;
+	size_t n, cap;
+} evq;
+
+/* What libevtx needs to parse one chunk image. */
+typedef struct parser {
+	uint8_t *img; /* file header + one chunk */
+	libbfio_handle_t *bfio;
+	libevtx_file_t *lf;
+	xmlev_doc *xd;
+	char *xml;
+	size_t xml_cap;
+	char *fix; /* p->xml with control characters replaced */
+	size_t fix_cap;
+	evtx_rec_ref refs[EVTX_CHUNK_MAX_RECORDS];
+	bool seen[EVTX_CHUNK_MAX_RECORDS]; /* refs[i] came out of libevtx */
+} parser;
+
+/* A chunk slot as found by the header scan. */
+typedef struct slot_info {
+	uint32_t slot;
+	uint64_t first_id, last_id;
+} slot_info;
+
+typedef struct evtx_src {
+	struct source *s;
+	int fd;
+	parser p;
+	evq q;
+	uint32_t file_flags;
+	/* Tail state: the chunk being written, and the highest record id
+	 * handled (emitted or reported). */
+	bool have_cur;
+	uint32_t cur;
+	uint64_t cur_first;
+	uint64_t done_id;
+	int64_t torn_since; /* ms; 0 = consistent */
+} evtx_src;
+
+typedef enum step_result { STEP_OK, STEP_AGAIN, STEP_CLEARED } step_result;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static off_t slot_offset(uint32_t slot)
+{
+	return (off_t)EVTX_FILE_HEADER_SIZE + (off_t)slot * EVTX_CHUNK_SIZE;
+}
+
+/* ---- pushing ---- */
+
+static void flush_q(evtx_src *x)
+{
+	if (!x->q.n)
+		return;
+	ring_push(x->s->ring, x->q.v, x->q.n);
+	atomic_fetch_add(&x->s->n_read, x->q.n);
+	x->q.n = 0;
+}
+
+static void emit(evtx_src *x, event *ev)
+{
+	if (x->q.n == x->q.cap) {
+		size_t cap = x->q.cap ? x->q.cap * 2 : BATCH;
+		event *v = realloc(x->q.v, cap * sizeof *v);
+		if (!v) {
+			event_free(ev);
+			atomic_fetch_add(&x->s->n_skipped, 1);
+			return;
+		}
+		x->q.v = v;
+		x->q.cap = cap;
+	}
+	x->q.v[x->q.n++] = *ev;
+	if (x->q.n >= BATCH)
+		flush_q(x);
+}
+
+static void skipped(evtx_src *x, uint64_t n)
+{
+	atomic_fetch_add(&x->s->n_skipped, n);
+}
+
+/* A row that is not a record: the log was cleared or replaced. */
+static void emit_marker(evtx_src *x, const char *text)
+{
+	event_builder b;
+	evb_init(&b);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b.ev.filetime = (uint64_t)ts.tv_sec * 10000000u + 116444736000000000u +
+	                (uint64_t)ts.tv_nsec / 100u;
+	b.ev.flags = EVENT_MARKER | EVENT_HAS_TIME;
+	b.ev.source = x->s->index;
+	event ev;
+	if (evb_add(&b, "Message", 7, text, strlen(text)) == DW_OK &&
+	    evb_finish(&b, &ev) == DW_OK)
+		emit(x, &ev);
+	evb_free(&b);
+	flush_q(x);
+	msglog_add(x->s->log, MSG_INFO, "%s: %s", x->s->path, text);
+}
+
+/* ---- one record ---- */
+
+static const char *evtx_why(libevtx_error_t *e, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (e) {
+		libevtx_error_sprint(e, buf, cap);
+		libevtx_error_free(&e);
+		/* keep the innermost reason only: libevtx nests one line per
+		 * function */
+		char *nl = strrchr(buf, '\n');
+		if (nl && nl[1] == '\0') {
+			*nl = '\0';
+			nl = strrchr(buf, '\n');
+		}
+		if (nl)
+			memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	}
+	return buf[0] ? buf : "unknown error";
+}
+
+/* Renders rec as XML into p->xml (NUL-terminated). */
+static dw_status render_xml(parser *p, libevtx_record_t *rec, size_t *len,
+                            char *why, size_t why_cap)
+{
+	libevtx_error_t *e = NULL;
+	/* One render when the buffer is large enough (the usual case); asking
+	 * the size first would render every record twice. */
+	if (p->xml_cap &&
+	    libevtx_record_get_utf8_xml_string(rec, (uint8_t *)p->xml, p->xml_cap,
+	                                       NULL) == 1) {
+		*len = strnlen(p->xml, p->xml_cap);
+		return DW_OK;
+	}
+	size_t need = 0;
+	if (libevtx_record_get_utf8_xml_string_size(rec, &need, &e) != 1) {
+		evtx_why(e, why, why_cap);
+		return DW_PARSE;
+	}
+	if (need > XML_MAX) {
+		snprintf(why, why_cap, "XML rendering of %zu bytes is too large", need);
+		return DW_RANGE;
+	}
+	if (need > p->xml_cap) {
+		char *n = realloc(p->xml, need);
+		if (!n) {
+			snprintf(why, why_cap, "out of memory");
+			return DW_NOMEM;
+		}
+		p->xml = n;
+		p->xml_cap = need;
+	}
+	if (libevtx_record_get_utf8_xml_string(rec, (uint8_t *)p->xml, p->xml_cap,
+	                                       &e) != 1) {
+		evtx_why(e, why, why_cap);
+		return DW_PARSE;
+	}
+	*len = strnlen(p->xml, p->xml_cap);
+	return DW_OK;
+}
+
+/* A recovered record whose XML is incomplete (its template lived in
+ * overwritten space) still has its header values: keep those. */
+static dw_status event_from_header(libevtx_record_t *rec, uint64_t id, event *out)
+{
+	event_builder b;
+	evb_init(&b);
+	b.ev.record_id = id;
+	uint64_t ft = 0;
+	if (libevtx_record_get_written_time(rec, &ft, NULL) == 1) {
+		b.ev.filetime = ft;
+		b.ev.flags |= EVENT_HAS_TIME;
+	}
+	uint32_t eid = 0;
+	if (libevtx_record_get_event_identifier(rec, &eid, NULL) == 1)
+		b.ev.event_id = eid & 0xffffu;
+	char buf[1024];
+	if (libevtx_record_get_utf8_computer_name(rec, (uint8_t *)buf, sizeof buf, NULL) == 1)
+		b.ev.computer = intern_put(buf, strnlen(buf, sizeof buf));
+	if (libevtx_record_get_utf8_source_name(rec, (uint8_t *)buf, sizeof buf, NULL) == 1)
+		b.ev.provider = intern_put(buf, strnlen(buf, sizeof buf));
+	dw_status st = evb_finish(&b, out);
+	evb_free(&b);
+	return st;
+}
+
+/* libevtx copies control characters of the data (U+0001-U+001F) into its
+ * XML as they are, which XML 1.0 forbids and expat refuses; real Security
+ * logs have them (e.g. 4739 password policy fields). Each becomes its
+ * Control Pictures symbol (U+2400 + c, e.g. U+2403 for U+0003): the record
+ * stays readable and the value keeps a visible trace of the character.
+ * Returns the text to parse (p->xml itself when there is none). */
+static const char *fix_controls(parser *p, size_t *len)
+{
+	const unsigned char *x = (const unsigned char *)p->xml;
+	size_t n = *len, bad = 0;
+	for (size_t i = 0; i < n; i++)
+		bad += x[i] < 0x20 && x[i] != '\t' && x[i] != '\n' && x[i] != '\r';
+	if (!bad)
+		return p->xml;
+	size_t need = n + 2 * bad;
+	if (need > p->fix_cap) {
+		char *f = realloc(p->fix, need);
+		if (!f)
+			return p->xml; /* expat then reports the record */
+		p->fix = f;
+		p->fix_cap = need;
+	}
+	char *o = p->fix;
+	for (size_t i = 0; i < n; i++) {
+		if (x[i] < 0x20 && x[i] != '\t' && x[i] != '\n' && x[i] != '\r') {
+			*o++ = (char)0xe2;
+			*o++ = (char)0x90;
+			*o++ = (char)(0x80 + x[i]);
+		} else {
+			*o++ = (char)x[i];
+		}
+	}
+	*len = need;
+	return p->fix;
+}
+
+static dw_status record_event(parser *p, libevtx_record_t *rec, uint64_t id,
+                              bool recovered, event *out, char *why, size_t why_cap)
+{
+	size_t len = 0;
+	dw_status st = render_xml(p, rec, &len, why, why_cap);
+	if (st == DW_OK) {
+		dw_err err;
+		const char *xml = fix_controls(p, &len);
+		st = xmlev_doc_parse(p->xd, xml, len, out, &err);
+		if (st != DW_OK)
+			snprintf(why, why_cap, "%s", err.msg);
+	}
+	if (st != DW_OK && recovered)
+		st = event_from_header(rec, id, out);
+	if (st == DW_OK && out->record_id == 0)
+		out->record_id = id;
+	return st;
+}
+
+/* ---- one chunk ---- */
+
+/* The walked record with this id, or -1. libevtx returns records in chunk
+ * order, so *from only moves forward (and libevtx_record_get_offset() is of
+ * no help: this libevtx version always returns 0). */
+static int ref_find(const parser *p, size_t n, size_t *from, uint64_t id)
+{
+	size_t j = *from;
+	while (j < n && p->refs[j].id < id)
+		j++;
+	if (j < n && p->refs[j].id == id) {
+		*from = j + 1;
+		return (int)j;
+	}
+	return -1;
+}
+
+typedef struct chunk_job {
+	uint32_t slot;
+	const evtx_chunk_header *h;
+	uint64_t after_id; /* emit records with a larger id only */
+	bool records;      /* the chunk's records */
+	bool recovered;    /* records recovered from its unused space */
+	bool quiet;        /* a write in progress: do not report failures */
+} chunk_job;
+
+/* Parses the chunk now in p->img. Returns the highest record id handled
+ * (emitted or reported) above job->after_id, or job->after_id. */
+static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
+{
+	parser *p = &x->p;
+	const char *path = x->s->path;
+	const uint8_t *chunk = p->img + EVTX_FILE_HEADER_SIZE;
+	off_t base = slot_offset(job->slot);
+	uint64_t top = job->after_id;
+	char why[512];
+
+	uint32_t end = job->h->sane ? job->h->free_off : EVTX_CHUNK_SIZE;
+	uint32_t stop;
+	size_t nref = evtx_chunk_records(chunk, end, p->refs, EVTX_CHUNK_MAX_RECORDS, &stop);
+	memset(p->seen, 0, nref * sizeof p->seen[0]);
+
+	libevtx_error_t *e = NULL;
+	if (libevtx_file_open_file_io_handle(p->lf, p->bfio, LIBEVTX_OPEN_READ, &e) != 1) {
+		evtx_why(e, why, sizeof why);
+		/* A failed open leaves the file object holding the handle: every
+		 * later open would fail. Start afresh. */
+		libevtx_file_free(&p->lf, NULL);
+		libbfio_handle_close(p->bfio, NULL);
+		if (libevtx_file_initialize(&p->lf, NULL) != 1)
+			p->lf = NULL;
+		if (job->records && !job->quiet && nref) {
+			msglog_add(x->s->log, MSG_ERROR,
+			           "%s: chunk %" PRIu32 " (offset %jd): cannot be read: %s; "
+			           "%zu records skipped", path, job->slot, (intmax_t)base,
+			           why, nref);
+			skipped(x, nref);
+			top = p->refs[nref - 1].id > top ? p->refs[nref - 1].id : top;
+		}
+		return top;
+	}
+
+	int n = 0;
+	size_t from = 0;
+	if (job->records && libevtx_file_get_number_of_records(p->lf, &n, NULL) != 1)
+		n = 0;
+	for (int i = 0; i < n; i++) {
+		libevtx_record_t *rec = NULL;
+		if (libevtx_file_get_record_by_index(p->lf, i, &rec, NULL) != 1)
+			continue; /* unaccounted: the walk below reports it */
+		uint64_t id = 0;
+		libevtx_record_get_identifier(rec, &id, NULL);
+		int ri = ref_find(p, nref, &from, id);
+		uint32_t roff = 0;
+		if (ri >= 0) {
+			p->seen[ri] = true;
+			roff = p->refs[ri].off;
+		}
+		if (id <= job->after_id) {
+			libevtx_record_free(&rec, NULL);
+			continue;
+		}
+		event ev;
+		dw_status st = record_event(p, rec, id, false, &ev, why, sizeof why);
+		libevtx_record_free(&rec, NULL);
+		if (st == DW_OK) {
+			ev.source = x->s->index;
+			emit(x, &ev);
+		} else if (!job->quiet) {
+			msglog_add(x->s->log, MSG_ERROR,
+			           "%s: record %" PRIu64 " (chunk %" PRIu32 ", offset %jd): %s",
+			           path, id, job->slot, (intmax_t)(base + roff), why);
+			skipped(x, 1);
+		} else {
+			continue; /* retried when the chunk is consistent */
+		}
+		if (id > top)
+			top = id;
+		if ((i & 63) == 63 && source_stopping(x->s))
+			break;
+	}
+
+	if (job->records && !job->quiet && !source_stopping(x->s)) {
+		/* Records whose headers are intact but libevtx did not return:
+		 * named one by one, unless there are many (a chunk libevtx gave
+		 * up on), then summed up in one message. */
+		size_t unseen = 0, first_unseen = 0;
+		for (size_t i = 0; i < nref; i++) {
+			if (p->seen[i] || p->refs[i].id <= job->after_id)
+				continue;
+			if (!unseen++)
+				first_unseen = i;
+			if (p->refs[i].id > top)
+				top = p->refs[i].id;
+		}
+		for (size_t i = first_unseen; unseen && unseen <= 3 && i < nref; i++) {
+			if (p->seen[i] || p->refs[i].id <= job->after_id)
+				continue;
+			msglog_add(x->s->log, MSG_ERROR,
+			           "%s: record %" PRIu64 " (chunk %" PRIu32 ", offset %jd): "
+			           "cannot be parsed", path, p->refs[i].id, job->slot,
+			           (intmax_t)(base + p->refs[i].off));
+		}
+		if (unseen > 3)
+			msglog_add(x->s->log, MSG_ERROR,
+			           "%s: chunk %" PRIu32 ": %zu records cannot be parsed, the "
+			           "first record %" PRIu64 " at offset %jd", path, job->slot,
+			           unseen, p->refs[first_unseen].id,
+			           (intmax_t)(base + p->refs[first_unseen].off));
+		skipped(x, unseen);
+		/* The chain of records broke before the end of the used space. */
+		if (stop < end && !job->h->sane)
+			msglog_add(x->s->log, MSG_ERROR,
+			           "%s: chunk %" PRIu32 ": unreadable from offset %jd",
+			           path, job->slot, (intmax_t)(base + stop));
+		if (stop < end && job->h->sane) {
+			uint64_t last_ok = nref ? p->refs[nref - 1].id : job->h->first_id - 1;
+			uint64_t first = last_ok + 1 > job->after_id + 1 ? last_ok + 1 : job->after_id + 1;
+			uint64_t lost = job->h->sane && job->h->last_id >= first
+			              ? job->h->last_id - first + 1 : 0;
+			if (lost) {
+				msglog_add(x->s->log, MSG_ERROR,
+				           "%s: chunk %" PRIu32 ": records %" PRIu64 "-%" PRIu64
+				           " unreadable from offset %jd (damaged record header)",
+				           path, job->slot, first, job->h->last_id,
+				           (intmax_t)(base + stop));
+				skipped(x, lost);
+				top = job->h->last_id;
+			}
+		}
+	}
+
+	int nr = 0;
+	if (job->recovered && libevtx_file_get_number_of_recovered_records(p->lf, &nr, NULL) != 1)
+		nr = 0;
+	for (int i = 0; i < nr && !source_stopping(x->s); i++) {
+		libevtx_record_t *rec = NULL;
+		/* libevtx lists candidate offsets; those that are not records fail
+		 * here and are not records of the log (evtxexport skips them too). */
+		if (libevtx_file_get_recovered_record_by_index(p->lf, i, &rec, NULL) != 1)
+			continue;
+		uint64_t id = 0;
+		libevtx_record_get_identifier(rec, &id, NULL);
+		event ev;
+		if (record_event(p, rec, id, true, &ev, why, sizeof why) == DW_OK) {
+			ev.source = x->s->index;
+			ev.flags |= EVENT_RECOVERED;
+			emit(x, &ev);
+		}
+		libevtx_record_free(&rec, NULL);
+	}
+	libevtx_file_close(p->lf, NULL);
+	return top;
+}
+
+/* Reads slot into p->img; false (and a zero-filled rest) on a short read. */
+static bool load_chunk(evtx_src *x, uint32_t slot, size_t *got)
+{
+	uint8_t *c = x->p.img + EVTX_FILE_HEADER_SIZE;
+	ssize_t n = pread(x->fd, c, EVTX_CHUNK_SIZE, slot_offset(slot));
+	*got = n > 0 ? (size_t)n : 0;
+	if (*got < EVTX_CHUNK_SIZE)
+		memset(c + *got, 0, EVTX_CHUNK_SIZE - *got);
+	return *got == EVTX_CHUNK_SIZE;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* ---- the whole file ---- */
+
+static int cmp_slot(const void *a, const void *b)
+{
+	const slot_info *x = a, *y = b;
+	if (x->first_id != y->first_id)
+		return x->first_id < y->first_id ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Reads every chunk in record-id order. In follow mode the newest chunk may
+ * be mid-write: its failures stay quiet and the tail retries them. Sets the
+ * tail state. Returns false when the file cannot be read at all. */
+static bool read_all(evtx_src *x)
+{
+	struct source *s = x->s;
+	const char *path = s->path;
+	struct stat st;
+	uint8_t hdr[EVTX_CHUNK_HEADER_SIZE];
+	x->have_cur = false;
+	x->done_id = 0;
+	x->torn_since = 0;
+	if (fstat(x->fd, &st) < 0 || pread(x->fd, hdr, 128, 0) != 128) {
+		msglog_add(s->log, MSG_ERROR, "%s: cannot read the file header: %s",
+		           path, strerror(errno ? errno : EIO));
+		return false;
+	}
+	evtx_file_header fh;
+	evtx_file_header_parse(hdr, 128, &fh);
+	if (!fh.sig_ok) {
+		msglog_add(s->log, MSG_ERROR, "%s: not an EVTX file (no ElfFile signature)", path);
+		return false;
+	}
+	x->file_flags = fh.flags;
+	if (!fh.crc_ok && !(fh.flags & EVTX_FILE_NO_CRC32) && !s->opts.follow)
+		msglog_add(s->log, MSG_WARN, "%s: file header checksum mismatch (offset 0)", path);
+	atomic_fetch_add(&s->n_bytes, EVTX_FILE_HEADER_SIZE);
+
+	uint64_t body = st.st_size > EVTX_FILE_HEADER_SIZE
+	              ? (uint64_t)st.st_size - EVTX_FILE_HEADER_SIZE : 0;
+	uint64_t nslots = body / EVTX_CHUNK_SIZE;
+	uint32_t partial = (uint32_t)(body % EVTX_CHUNK_SIZE);
+	if (partial) {
+		msglog_add(s->log, MSG_ERROR,
+		           "%s: truncated file: chunk %" PRIu64 " (offset %jd) has %" PRIu32
+		           " of %u bytes", path, nslots, (intmax_t)slot_offset((uint32_t)nslots),
+		           partial, EVTX_CHUNK_SIZE);
+		if (partial >= EVTX_CHUNK_HEADER_SIZE)
+			nslots++; /* read what it holds */
+	}
+	if (nslots > UINT16_MAX + 1u) /* more chunks than the format can number */
+		nslots = UINT16_MAX + 1u;
+
+	slot_info *good = malloc((nslots ? nslots : 1) * sizeof *good);
+	uint32_t *bad = malloc((nslots ? nslots : 1) * sizeof *bad);
+	if (!good || !bad) {
+		free(good);
+		free(bad);
+		msglog_add(s->log, MSG_ERROR, "%s: out of memory", path);
+		return false;
+	}
+	size_t ngood = 0, nbad = 0;
+	for (uint32_t i = 0; i < nslots && !source_stopping(s); i++) {
+		evtx_chunk_header h;
+		ssize_t n = pread(x->fd, hdr, sizeof hdr, slot_offset(i));
+		evtx_chunk_parse(hdr, n > 0 ? (size_t)n : 0, &h);
+		if (h.sig_ok) {
+			good[ngood++] = (slot_info){ i, h.first_id, h.last_id };
+			continue;
+		}
+		/* An all-zero header past the chunks in use is an unused slot
+		 * of a preallocated log; elsewhere the chunk may still hold
+		 * records (a wiped header). */
+		if (h.empty && i >= fh.n_chunks)
+			continue;
+		size_t got;
+		load_chunk(x, i, &got);
+		if (!all_zero(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE))
+			bad[nbad++] = i;
+	}
+	qsort(good, ngood, sizeof *good, cmp_slot);
+
+	/* The newest chunk: the one the service writes into. */
+	size_t newest = ngood;
+	for (size_t i = 0; i < ngood; i++)
+		if (newest == ngood || good[i].last_id >= good[newest].last_id)
+			newest = i;
+
+	for (size_t i = 0; i < ngood && !source_stopping(s); i++) {
+		uint32_t slot = good[i].slot;
+		size_t got;
+		bool whole = load_chunk(x, slot, &got);
+		evtx_chunk_header h;
+		evtx_chunk_parse(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
+		bool crc = evtx_chunk_has_crc(&h, fh.flags);
+		bool consistent = whole && h.sane && (!crc || (h.header_crc_ok && h.data_crc_ok));
+		bool live = s->opts.follow && i == newest;
+		if (!consistent && !live) {
+			off_t off = slot_offset(slot);
+			if (!h.sane)
+				msglog_add(s->log, MSG_ERROR, "%s: chunk %" PRIu32 " (offset %jd): "
+				           "header values out of range", path, slot, (intmax_t)off);
+			else if (crc && !h.header_crc_ok)
+				msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
+				           "header checksum mismatch (string or template table may be "
+				           "damaged)", path, slot, (intmax_t)off);
+			if (whole && h.sane && crc && !h.data_crc_ok)
+				msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
+				           "records checksum mismatch", path, slot, (intmax_t)off);
+		}
+		chunk_job job = { .slot = slot, .h = &h, .records = true,
+		                  .recovered = s->opts.recover, .quiet = live && !consistent };
+		uint64_t top = parse_chunk(x, &job);
+		atomic_fetch_add(&s->n_bytes, got);
+		if (i == newest) {
+			x->have_cur = true;
+			x->cur = slot;
+			x->cur_first = h.first_id;
+			x->done_id = top;
+		}
+	}
+	for (size_t i = 0; i < nbad && !source_stopping(s); i++) {
+		uint32_t slot = bad[i];
+		size_t got;
+		load_chunk(x, slot, &got);
+		uint32_t stop;
+		size_t lost = evtx_chunk_records(x->p.img + EVTX_FILE_HEADER_SIZE,
+		                                 EVTX_CHUNK_SIZE, x->p.refs,
+		                                 EVTX_CHUNK_MAX_RECORDS, &stop);
+		msglog_add(s->log, MSG_ERROR, "%s: chunk %" PRIu32 " (offset %jd): bad "
+		           "signature; chunk skipped (%zu records)", path, slot,
+		           (intmax_t)slot_offset(slot), lost);
+		skipped(x, lost);
+		if (s->opts.recover) {
+			evtx_chunk_header h;
+			evtx_chunk_parse(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
+			chunk_job job = { .slot = slot, .h = &h, .recovered = true };
+			parse_chunk(x, &job);
+		}
+		atomic_fetch_add(&s->n_bytes, got);
+	}
+	free(good);
+	free(bad);
+	flush_q(x);
+	return true;
+}
+
+/* ---- following ---- */
+
+static bool chunk_consistent(const evtx_src *x, const evtx_chunk_header *h)
+{
+	return h->sig_ok && h->sane &&
+	       (!evtx_chunk_has_crc(h, x->file_flags) || (h->header_crc_ok && h->data_crc_ok));
+}
+
+/* True once the file has looked inconsistent for TORN_GRACE_MS. */
+static bool grace_over(evtx_src *x)
+{
+	int64_t now = now_ms();
+	if (x->torn_since < 0)
+		return true;
+	if (!x->torn_since)
+		x->torn_since = now;
+	return now - x->torn_since >= TORN_GRACE_MS;
+}
+
+/* One look at the live file: emits the records added since the last step,
+ * following the chain of chunks from the one being written. Reads the file
+ * header, the current chunk and the next chunk's header: cost proportional
+ * to the change, not to the file. */
+static step_result tail_step(evtx_src *x)
+{
+	struct source *s = x->s;
+	struct stat st;
+	uint8_t hdr[EVTX_CHUNK_HEADER_SIZE];
+	if (fstat(x->fd, &st) < 0 || pread(x->fd, hdr, 128, 0) != 128)
+		return STEP_AGAIN;
+	evtx_file_header fh;
+	evtx_file_header_parse(hdr, 128, &fh);
+	bool fh_ok = fh.sig_ok && (fh.crc_ok || (fh.flags & EVTX_FILE_NO_CRC32));
+	if (!fh.sig_ok)
+		return STEP_AGAIN;
+	if (fh_ok)
+		x->file_flags = fh.flags;
+	uint64_t body = st.st_size > EVTX_FILE_HEADER_SIZE
+	              ? (uint64_t)st.st_size - EVTX_FILE_HEADER_SIZE : 0;
+	uint32_t nslots = (uint32_t)(body / EVTX_CHUNK_SIZE);
+	if (nslots == 0)
+		return STEP_OK;
+
+	if (!x->have_cur) {
+		/* An empty log: wait for its first chunk in slot 0. */
+		x->cur = 0;
+		x->cur_first = 0;
+	}
+	for (unsigned hops = 0; hops <= nslots; hops++) {
+		if (x->cur >= nslots)
+			return fh_ok ? STEP_CLEARED : STEP_AGAIN;
+		size_t got;
+		bool whole = load_chunk(x, x->cur, &got);
+		evtx_chunk_header h;
+		evtx_chunk_parse(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
+		if (!h.sig_ok) {
+			if (!x->have_cur)
+				return STEP_OK; /* still no record at all */
+			/* A chunk never loses its header except by a clear: the
+			 * file header says so once the clear is complete (or the
+			 * header stays away). */
+			if (h.empty && fh_ok && fh.next_record_id <= x->cur_first)
+				return STEP_CLEARED;
+			return grace_over(x) ? STEP_CLEARED : STEP_AGAIN;
+		}
+		if (x->have_cur && x->cur_first && h.first_id != x->cur_first &&
+		    chunk_consistent(x, &h))
+			return STEP_CLEARED;
+		bool consistent = whole && chunk_consistent(x, &h);
+		bool forced = false;
+		if (!consistent) {
+			/* A write in progress, normally; after a grace period,
+			 * damage: report it and read what parses. */
+			if (!grace_over(x))
+				return STEP_AGAIN;
+			if (x->torn_since > 0) {
+				msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
+				           "checksum still mismatched after %d ms; reading what parses",
+				           s->path, x->cur, (intmax_t)slot_offset(x->cur), TORN_GRACE_MS);
+				x->torn_since = -1; /* reported: do not repeat */
+			}
+			forced = true;
+		} else {
+			x->torn_since = 0;
+		}
+		if (!x->have_cur || h.first_id != x->cur_first) {
+			x->have_cur = true;
+			x->cur_first = h.first_id;
+			if (x->done_id + 1 < h.first_id)
+				x->done_id = h.first_id - 1;
+		}
+		if (h.last_id > x->done_id && h.sane) {
+			chunk_job job = { .slot = x->cur, .h = &h, .after_id = x->done_id,
+			                  .records = true };
+			x->done_id = parse_chunk(x, &job);
+			flush_q(x);
+			atomic_fetch_add(&s->n_bytes, EVTX_CHUNK_SIZE);
+		}
+		if (forced)
+			return STEP_OK;
+		/* Has the service moved on to the next slot (or wrapped)? */
+		uint32_t next = x->cur + 1 < nslots ? x->cur + 1 : 0;
+		if (next == x->cur)
+			return STEP_OK;
+		ssize_t n = pread(x->fd, hdr, sizeof hdr, slot_offset(next));
+		evtx_chunk_header nh;
+		evtx_chunk_parse(hdr, n > 0 ? (size_t)n : 0, &nh);
+		if (!nh.sig_ok || nh.first_id != h.last_id + 1)
+			return STEP_OK;
+		if (evtx_chunk_has_crc(&nh, x->file_flags) && !nh.header_crc_ok)
+			return STEP_AGAIN; /* its header is being written */
+		x->cur = next;
+		x->cur_first = nh.first_id;
+	}
+	return STEP_OK;
+}
+
+static bool reopen(evtx_src *x)
+{
+	int fd = open(x->s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char sig[8];
+	if (pread(fd, sig, sizeof sig, 0) != (ssize_t)sizeof sig ||
+	    memcmp(sig, "ElfFile\0", 8) != 0) {
+		msglog_add(x->s->log, MSG_WARN, "%s: replaced by a file that is not EVTX; "
+		           "waiting", x->s->path);
+		close(fd);
+		return false;
+	}
+	close(x->s->fd);
+	x->s->fd = x->fd = fd;
+	return true;
+}
+
+static void follow_loop(evtx_src *x)
+{
+	struct source *s = x->s;
+	follow *f = NULL;
+	dw_err err;
+	if (follow_open(&f, s->path, x->fd, s->opts.poll_ms, s->opts.poll_only, &err) != DW_OK) {
+		msglog_add(s->log, MSG_ERROR, "%s", err.msg);
+		source_set_state(s, SRC_FAILED);
+		return;
+	}
+	source_set_state(s, SRC_FOLLOWING);
+	int timeout = IDLE_CHECK_MS;
+	while (!source_stopping(s)) {
+		follow_change ch = follow_wait(f, s->stop_pipe[0], timeout);
+		if (ch == FOLLOW_STOP)
+			break;
+		step_result r = STEP_OK;
+		if (ch == FOLLOW_REPLACED) {
+			if (!reopen(x))
+				continue;
+			follow_reset(f, x->fd);
+			emit_marker(x, "log file replaced; reading the new file");
+			read_all(x);
+		} else if (ch == FOLLOW_TRUNCATED) {
+			r = STEP_CLEARED;
+		} else if (ch != FOLLOW_GONE) {
+			r = tail_step(x);
+		}
+		if (r == STEP_CLEARED) {
+			emit_marker(x, "log cleared");
+			read_all(x);
+			r = tail_step(x);
+		}
+		timeout = r == STEP_AGAIN ? RETRY_MS : IDLE_CHECK_MS;
+	}
+	follow_close(f);
+}
+
+/* ---- input that is not a regular file ---- */
+
+/* Copies a pipe into an unlinked temporary file, so chunks can be read
+ * in any order with bounded memory. Returns the fd or -1 (reported). */
+static int spool_pipe(struct source *s)
+{
+	const char *dir = getenv("TMPDIR");
+	char tmpl[4096];
+	snprintf(tmpl, sizeof tmpl, "%s/dupwatch-evtx-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(tmpl);
+	if (fd < 0) {
+		msglog_add(s->log, MSG_ERROR, "%s: cannot create a temporary file in %s: %s",
+		           s->path, dir && *dir ? dir : "/tmp", strerror(errno));
+		return -1;
+	}
+	unlink(tmpl);
+	uint8_t buf[65536];
+	bool ok = write(fd, s->head, s->head_len) == (ssize_t)s->head_len;
+	while (ok) {
+		int w = source_wait_fd(s, s->fd, -1);
+		if (w < 0)
+			break;
+		ssize_t n = read(s->fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ok = write(fd, buf, (size_t)n) == n;
+	}
+	if (!ok) {
+		msglog_add(s->log, MSG_ERROR, "%s: cannot spool to a temporary file: %s",
+		           s->path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- setup ---- */
+
+static bool parser_init(parser *p, struct source *s)
+{
+	memset(p, 0, sizeof *p);
+	p->img = calloc(1, IMG_SIZE);
+	if (p->img)
+		evtx_file_header_make(p->img, 0);
+	p->bfio = p->img ? bfio_mem_create(p->img, IMG_SIZE) : NULL;
+	p->xd = xmlev_doc_create();
+	p->xml_cap = 64u << 10;
+	p->xml = malloc(p->xml_cap);
+	if (!p->bfio || !p->xd || !p->xml ||
+	    libevtx_file_initialize(&p->lf, NULL) != 1) {
+		msglog_add(s->log, MSG_ERROR, "%s: out of memory", s->path);
+		return false;
+	}
+	return true;
+}
+
+static void parser_free(parser *p)
+{
+	if (p->lf)
+		libevtx_file_free(&p->lf, NULL);
+	if (p->bfio)
+		libbfio_handle_free(&p->bfio, NULL);
+	xmlev_doc_destroy(p->xd);
+	free(p->xml);
+	free(p->fix);
+	free(p->img);
+}
+
+static void evtx_run(struct source *s)
+{
+	evtx_src x = { .s = s, .fd = s->fd };
+	source_set_state(s, SRC_READING);
+	if (!s->regular) {
+		x.fd = spool_pipe(s);
+		if (x.fd < 0) {
+			source_set_state(s, SRC_FAILED);
+			return;
+		}
+	}
+	bool ok = parser_init(&x.p, s) && read_all(&x);
+	if (ok && s->opts.follow && s->regular && !source_stopping(s))
+		follow_loop(&x);
+	flush_q(&x);
+	parser_free(&x.p);
+	free(x.q.v);
+	if (!s->regular)
+		close(x.fd);
+	if (!ok)
+		source_set_state(s, SRC_FAILED);
+}
+
+const source_ops src_evtx_ops = { "evtx", evtx_run };

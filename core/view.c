@@ -1,0 +1,1430 @@
+#include "view.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "intern.h"
+
+/* ---- columns ---- */
+
+static const char *const col_names[VC_COUNT] = {
+#define VIEW_COL_NAME(id, name) name,
+	VIEW_COLUMNS(VIEW_COL_NAME)
+#undef VIEW_COL_NAME
+};
+
+const char *view_col_name(view_col c)
+{
+	return (unsigned)c < VC_COUNT ? col_names[c] : "";
+}
+
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+int view_col_find(const char *name, size_t len)
+{
+	for (int c = 0; c < VC_COUNT; c++) {
+		const char *n = col_names[c];
+		size_t i = 0, j = 0;
+		for (;;) {
+			while (i < len && name[i] == ' ')
+				i++;
+			while (n[j] == ' ')
+				j++;
+			if (i == len || n[j] == '\0')
+				break;
+			if (fold((unsigned char)name[i]) != fold((unsigned char)n[j]))
+				break;
+			i++, j++;
+		}
+		if (i == len && n[j] == '\0')
+			return c;
+	}
+	return -1;
+}
+
+/* ---- records ---- */
+
+#define NST_BITS 3u
+#define NST_MASK 7u
+/* Every numeric field NUM_MISSING. */
+#define NST_ALL_MISSING \
+	(NUM_MISSING | NUM_MISSING << 3 | NUM_MISSING << 6 | NUM_MISSING << 9 | NUM_MISSING << 12)
+
+num_state view_rec_num(const view_rec *r, enum vnum f)
+{
+	return (num_state)(r->nst >> (NST_BITS * (unsigned)f) & NST_MASK);
+}
+
+static void rec_set_num(view_rec *r, enum vnum f, num_state st)
+{
+	unsigned sh = NST_BITS * (unsigned)f;
+	r->nst = (uint16_t)((r->nst & ~(NST_MASK << sh)) | (unsigned)st << sh);
+}
+
+row_role view_rec_role(const view_rec *r)
+{
+	if (r->ev_flags & EVENT_MARKER)
+		return ROW_MARKER;
+	if (r->ev_flags & EVENT_RECOVERED)
+		return ROW_RECOVERED;
+	if (r->event_id != 4690)
+		return ROW_OTHER;
+	if (view_rec_num(r, VN_SRC_PID) != NUM_OK || view_rec_num(r, VN_TGT_PID) != NUM_OK ||
+	    r->src_pid == r->tgt_pid)
+		return ROW_NORMAL;
+	return r->tgt_pid == 4 ? ROW_SYSTEM : ROW_CROSS;
+}
+
+/* Intern id of a string field's value; interns inline strings so the cache
+ * can refer to them (0 when the table is full). */
+static uint32_t field_atom(const event_field *f)
+{
+	if (f->value_atom)
+		return f->value_atom;
+	return f->value.len ? intern_put(f->value.s, f->value.len) : 0;
+}
+
+static void rec_num(view_rec *r, enum vnum f, const event_field *fld, uint64_t *v64,
+                    uint32_t *v32)
+{
+	if (view_rec_num(r, f) != NUM_MISSING)
+		return; /* first occurrence wins, like event_get() */
+	dw_num n = num_parse(fld->value.s, fld->value.len);
+	if (v32) {
+		if (n.st == NUM_OK && n.v > UINT32_MAX)
+			n.st = NUM_RANGE;
+		*v32 = n.st == NUM_OK ? (uint32_t)n.v : 0;
+	} else {
+		*v64 = n.v;
+	}
+	rec_set_num(r, f, n.st);
+}
+
+static void rec_fill(view_rec *r, const event *ev)
+{
+	memset(r, 0, sizeof *r);
+	r->filetime = ev->flags & EVENT_HAS_TIME ? ev->filetime : 0;
+	r->record_id = ev->record_id;
+	r->computer = ev->computer;
+	r->event_id = ev->event_id > UINT16_MAX ? UINT16_MAX : (uint16_t)ev->event_id;
+	r->ev_flags = ev->flags & (uint16_t)~VIEW_REC_COMPLETE;
+	r->source = ev->source;
+	r->nst = NST_ALL_MISSING;
+	/* Complete while every field seen is one the record keeps, once. */
+	bool complete = ev->event_id <= UINT16_MAX;
+	unsigned seen = 0;
+	event_iter it;
+	event_field f;
+	event_iter_init(&it, ev);
+	while (event_iter_next(&it, &f)) {
+		unsigned bit = f.name_id < 32 ? 1u << f.name_id : 0;
+		if (!bit || (seen & bit))
+			complete = false;
+		seen |= bit;
+		switch (f.name_id) {
+		case F_SubjectUserSid:
+			if (!r->sid && !(r->sid = field_atom(&f)))
+				complete = false;
+			break;
+		case F_SubjectUserName:
+			if (!r->user && !(r->user = field_atom(&f)))
+				complete = false;
+			break;
+		case F_SubjectDomainName:
+			if (!r->domain && !(r->domain = field_atom(&f)))
+				complete = false;
+			break;
+		case F_SubjectLogonId:
+			rec_num(r, VN_LOGON, &f, &r->logon, NULL);
+			break;
+		case F_SourceHandleId:
+			rec_num(r, VN_SRC_HANDLE, &f, &r->src_handle, NULL);
+			break;
+		case F_SourceProcessId:
+			rec_num(r, VN_SRC_PID, &f, NULL, &r->src_pid);
+			break;
+		case F_TargetHandleId:
+			rec_num(r, VN_TGT_HANDLE, &f, &r->tgt_handle, NULL);
+			break;
+		case F_TargetProcessId:
+			rec_num(r, VN_TGT_PID, &f, NULL, &r->tgt_pid);
+			break;
+		default:
+			complete = false;
+			break;
+		}
+	}
+	static const enum vnum nums[] = { VN_LOGON, VN_SRC_PID, VN_SRC_HANDLE, VN_TGT_PID,
+		                          VN_TGT_HANDLE };
+	for (size_t i = 0; i < 5; i++) {
+		num_state st = view_rec_num(r, nums[i]);
+		if (st != NUM_OK && st != NUM_MISSING)
+			complete = false; /* its text ("-", garbage) is not kept */
+	}
+	if (complete)
+		r->ev_flags |= VIEW_REC_COMPLETE;
+}
+
+/* A memo of answers: open addressing on 64-bit keys; state 0 = empty. */
+typedef struct memo {
+	uint64_t *keys;
+	uint8_t *state; /* 0 empty, 1 no match, 2 match */
+	size_t cap, used;
+} memo;
+
+#define MEMO_MAX (1u << 20)
+
+static size_t memo_hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+static bool memo_grow(memo *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	uint64_t *keys = malloc(cap * sizeof *keys);
+	uint8_t *state = calloc(cap, 1);
+	if (!keys || !state) {
+		free(keys);
+		free(state);
+		return false;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->state[i])
+			continue;
+		size_t j = memo_hash(m->keys[i], cap);
+		while (state[j])
+			j = (j + 1) & (cap - 1);
+		keys[j] = m->keys[i];
+		state[j] = m->state[i];
+	}
+	free(m->keys);
+	free(m->state);
+	m->keys = keys;
+	m->state = state;
+	m->cap = cap;
+	return true;
+}
+
+/* Slot for k: its answer (state != 0) or where to put it; NULL when the
+ * memo is full and cannot grow (the caller just computes). */
+static uint8_t *memo_slot(memo *m, uint64_t k, size_t *at)
+{
+	if (m->used * 2 >= m->cap && (m->cap >= MEMO_MAX || !memo_grow(m)))
+		return NULL;
+	size_t j = memo_hash(k, m->cap);
+	while (m->state[j] && m->keys[j] != k)
+		j = (j + 1) & (m->cap - 1);
+	*at = j;
+	return &m->state[j];
+}
+
+static void memo_clear(memo *m)
+{
+	if (m->state)
+		memset(m->state, 0, m->cap);
+	m->used = 0;
+}
+
+static void memo_free(memo *m)
+{
+	free(m->keys);
+	free(m->state);
+	memset(m, 0, sizeof *m);
+}
+
+/* A case-insensitive (ASCII) substring matcher that remembers its answer
+ * for interned strings and for numbers: both repeat across events, so most
+ * fields of most events cost one hash probe. */
+typedef struct textm {
+	char needle[VIEW_TEXT_MAX]; /* folded */
+	size_t len;
+	bool set, backslash; /* backslash: may match "DOMAIN\\User" as shown */
+	bool dec, hex;       /* could match a decimal / a hex number at all */
+	uint8_t *atoms;      /* by intern id (ids are dense): 0 unknown, 1 no, 2 yes */
+	size_t natoms;
+	memo nums;
+} textm;
+
+static void tm_reset(textm *m, const char *text)
+{
+	size_t n = strlen(text);
+	if (n >= sizeof m->needle)
+		n = sizeof m->needle - 1;
+	for (size_t i = 0; i < n; i++)
+		m->needle[i] = (char)fold((unsigned char)text[i]);
+	m->needle[n] = '\0';
+	m->len = n;
+	m->set = true;
+	m->backslash = memchr(m->needle, '\\', n) != NULL;
+	/* Most searches are words: no number can contain them. */
+	m->dec = strspn(m->needle, "0123456789") == n;
+	m->hex = strspn(m->needle, "0123456789abcdefx") == n;
+	if (m->atoms)
+		memset(m->atoms, 0, m->natoms);
+	memo_clear(&m->nums);
+}
+
+/* Resets m only when text differs from its needle (keeps the memo). */
+static void tm_set(textm *m, const char *text)
+{
+	size_t n = strlen(text);
+	if (m->set && n == m->len) {
+		size_t i = 0;
+		while (i < n && fold((unsigned char)text[i]) == (unsigned char)m->needle[i])
+			i++;
+		if (i == n)
+			return;
+	}
+	tm_reset(m, text);
+}
+
+static void tm_free(textm *m)
+{
+	free(m->atoms);
+	m->atoms = NULL;
+	m->natoms = 0;
+	memo_free(&m->nums);
+	m->set = false;
+}
+
+static bool tm_str(const textm *m, const char *s, size_t len)
+{
+	if (m->len == 0)
+		return true;
+	if (len < m->len)
+		return false;
+	unsigned char first = (unsigned char)m->needle[0];
+	for (size_t i = 0; i + m->len <= len; i++) {
+		if (fold((unsigned char)s[i]) != first)
+			continue;
+		size_t j = 1;
+		while (j < m->len && fold((unsigned char)s[i + j]) == (unsigned char)m->needle[j])
+			j++;
+		if (j == m->len)
+			return true;
+	}
+	return false;
+}
+
+/* Writes v in decimal, or in hex with "0x", ending at end; returns the start.
+ * (snprintf costs ten times more, and this runs a million times a key.) */
+static char *fmt_dec(uint64_t v, char *end)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
+static char *fmt_hex(uint64_t v, char *end)
+{
+	do
+		*--end = "0123456789abcdef"[v & 15];
+	while (v >>= 4);
+	*--end = 'x';
+	*--end = '0';
+	return end;
+}
+
+static bool tm_dec(const textm *m, uint64_t v)
+{
+	if (!m->dec)
+		return false;
+	char buf[24], *e = buf + sizeof buf;
+	char *p = fmt_dec(v, e);
+	return tm_str(m, p, (size_t)(e - p));
+}
+
+/* A number matches in either form the table shows: 0x1ac or 428. */
+static bool tm_num(textm *m, uint64_t v)
+{
+	if (!m->hex)
+		return false;
+	size_t at;
+	uint8_t *st = memo_slot(&m->nums, v, &at);
+	if (st && *st)
+		return *st == 2;
+	char buf[24], *e = buf + sizeof buf, *p = fmt_hex(v, e);
+	bool hit = tm_str(m, p, (size_t)(e - p)) || tm_dec(m, v);
+	if (st) {
+		m->nums.keys[at] = v;
+		*st = hit ? 2 : 1;
+		m->nums.used++;
+	}
+	return hit;
+}
+
+static bool tm_atom(textm *m, uint32_t id)
+{
+	if (id == 0)
+		return false;
+	if (id >= m->natoms) {
+		size_t n = m->natoms ? m->natoms : 4096;
+		while (n <= id)
+			n *= 2;
+		uint8_t *a = realloc(m->atoms, n);
+		if (a) {
+			memset(a + m->natoms, 0, n - m->natoms);
+			m->atoms = a;
+			m->natoms = n;
+		}
+	}
+	if (id < m->natoms && m->atoms[id])
+		return m->atoms[id] == 2;
+	size_t len;
+	const char *s = intern_str(id, &len);
+	bool hit = tm_str(m, s, len);
+	if (id < m->natoms)
+		m->atoms[id] = hit ? 2 : 1;
+	return hit;
+}
+
+/* The event in the ring: every field's text, numbers in both forms. */
+static bool tm_event(textm *m, const event *ev)
+{
+	if (m->len == 0)
+		return true;
+	if (tm_atom(m, ev->computer) || tm_dec(m, ev->record_id) || tm_dec(m, ev->event_id))
+		return true;
+	event_iter it;
+	event_field f;
+	event_iter_init(&it, ev);
+	while (event_iter_next(&it, &f)) {
+		if (f.value_atom) {
+			if (tm_atom(m, f.value_atom))
+				return true;
+			continue;
+		}
+		if (field_kind_of(f.name_id) == FIELD_NUM) {
+			dw_num n = num_parse(f.value.s, f.value.len);
+			if (n.st == NUM_OK && tm_num(m, n.v))
+				return true;
+		}
+		if (tm_str(m, f.value.s, f.value.len))
+			return true;
+	}
+	return false;
+}
+
+/* The same answer from the cached record alone, for records whose every
+ * field the cache holds (VIEW_REC_COMPLETE): no ring access, no decoding. */
+static bool tm_rec(textm *m, const view_rec *r)
+{
+	if (m->len == 0)
+		return true;
+	if (tm_atom(m, r->computer) || tm_atom(m, r->user) || tm_atom(m, r->domain) ||
+	    tm_atom(m, r->sid) || tm_dec(m, r->record_id) || tm_dec(m, r->event_id))
+		return true;
+	const uint64_t vals[] = { r->logon, r->src_pid, r->src_handle, r->tgt_pid, r->tgt_handle };
+	static const enum vnum f[] = { VN_LOGON, VN_SRC_PID, VN_SRC_HANDLE, VN_TGT_PID, VN_TGT_HANDLE };
+	for (size_t i = 0; i < 5; i++)
+		if (view_rec_num(r, f[i]) == NUM_OK && tm_num(m, vals[i]))
+			return true;
+	return false;
+}
+
+/* ---- sorting helpers ---- */
+
+typedef struct kpair {
+	uint64_t key, seq;
+} kpair;
+
+/* Stable LSD radix sort of a[0..n) by key, using tmp (n entries), given
+ * the smallest and largest key: 16-bit digits of key - lo, as many as
+ * hi - lo needs (a PID sort is one pass,
+ * a time sort three). Returns the buffer that holds the result (a or tmp),
+ * NULL when memory is short. */
+static kpair *radix_sort(kpair *a, kpair *tmp, size_t n, uint64_t lo, uint64_t hi)
+{
+	unsigned passes = 0;
+	for (uint64_t span = hi - lo; span; span >>= 16)
+		passes++;
+	if (passes == 0)
+		return a;
+	uint32_t *cnt = malloc(65536 * sizeof *cnt);
+	if (!cnt)
+		return NULL;
+	for (unsigned p = 0; p < passes; p++) {
+		unsigned sh = 16 * p;
+		memset(cnt, 0, 65536 * sizeof *cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i].key - lo) >> sh & 0xffff]++;
+		uint32_t sum = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = cnt[d];
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(a[i].key - lo) >> sh & 0xffff]++] = a[i];
+		kpair *t = a;
+		a = tmp;
+		tmp = t;
+	}
+	free(cnt);
+	return a;
+}
+
+typedef int (*cmp_fn)(const void *ctx, uint64_t a, uint64_t b);
+
+/* Stable merge sort of a[0..n) with a comparator that takes a context;
+ * tmp has n entries. */
+static void merge_sort(uint64_t *a, uint64_t *tmp, size_t n, cmp_fn cmp, const void *ctx)
+{
+	if (n < 2)
+		return;
+	if (n <= 16) { /* insertion sort */
+		for (size_t i = 1; i < n; i++) {
+			uint64_t x = a[i];
+			size_t j = i;
+			while (j > 0 && cmp(ctx, a[j - 1], x) > 0) {
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = x;
+		}
+		return;
+	}
+	size_t h = n / 2;
+	merge_sort(a, tmp, h, cmp, ctx);
+	merge_sort(a + h, tmp, n - h, cmp, ctx);
+	if (cmp(ctx, a[h - 1], a[h]) <= 0)
+		return;
+	memcpy(tmp, a, h * sizeof *a);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		a[k++] = cmp(ctx, a[j], tmp[i]) < 0 ? a[j++] : tmp[i++];
+	while (i < h)
+		a[k++] = tmp[i++];
+}
+
+static int fold_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = fold((unsigned char)*a), y = fold((unsigned char)*b);
+		if (x != y || x == 0)
+			return (x > y) - (x < y);
+	}
+}
+
+static int atom_cmp(uint32_t a, uint32_t b)
+{
+	return a == b ? 0 : fold_cmp(intern_str(a, NULL), intern_str(b, NULL));
+}
+
+static int atom_cmp_ctx(const void *ctx, uint64_t a, uint64_t b)
+{
+	(void)ctx;
+	return atom_cmp((uint32_t)a, (uint32_t)b);
+}
+
+/* Sort key of a number: missing, "-" and bad values first. */
+static uint64_t num_key(uint64_t v, num_state st)
+{
+	if (st != NUM_OK)
+		return 0;
+	return v == UINT64_MAX ? v : v + 1;
+}
+
+/* ---- the view ---- */
+
+struct view {
+	ring *r;
+	view_rec *cache;   /* indexed by seq & cmask */
+	uint64_t *bits;    /* one bit per cache slot (filtering) */
+	uint64_t cmask;
+	uint64_t c_first;  /* rows hold only seqs >= c_first */
+	uint64_t c_end;    /* next seq to take from the ring */
+
+	uint64_t *rows;    /* seqs in display order */
+	size_t n, cap;
+
+	/* Selection: an anchor record; sel is where it is (or would be). */
+	bool anchored;
+	uint64_t anchor_seq;
+	view_rec anchor;
+	size_t sel;
+
+	bool follow, frozen, all, rev;
+	view_col col;
+	uint64_t unseen;
+
+	view_filter filters[VIEW_FILTERS_MAX];
+	textm tms[VIEW_FILTERS_MAX]; /* matcher of each VF_TEXT filter */
+	size_t nf;
+	textm search;
+
+	/* Scratch, kept between calls so sorting 1,000,000 rows does not
+	 * allocate each time. */
+	kpair *pa, *pb;
+	size_t pcap;
+	uint64_t *batch, *btmp;
+	size_t bcap;
+};
+
+static const view_rec *rec_of(const view *v, uint64_t seq)
+{
+	return &v->cache[seq & v->cmask];
+}
+
+/* Compares two rows in ascending order: (column key, seq). */
+static int cmp_asc(const view *v, const view_rec *a, uint64_t sa, const view_rec *b, uint64_t sb)
+{
+	int c = 0;
+	uint64_t x = 0, y = 0;
+	switch (v->col) {
+	case VC_TIME: x = a->filetime, y = b->filetime; break;
+	case VC_RECORD: x = a->record_id, y = b->record_id; break;
+	case VC_EVENT_ID: x = a->event_id, y = b->event_id; break;
+	case VC_COMPUTER: c = atom_cmp(a->computer, b->computer); break;
+	case VC_SUBJECT:
+		c = atom_cmp(a->domain, b->domain);
+		if (!c)
+			c = atom_cmp(a->user, b->user);
+		break;
+	case VC_LOGON:
+		x = num_key(a->logon, view_rec_num(a, VN_LOGON));
+		y = num_key(b->logon, view_rec_num(b, VN_LOGON));
+		break;
+	case VC_SRC_PID:
+		x = num_key(a->src_pid, view_rec_num(a, VN_SRC_PID));
+		y = num_key(b->src_pid, view_rec_num(b, VN_SRC_PID));
+		break;
+	case VC_SRC_HANDLE:
+		x = num_key(a->src_handle, view_rec_num(a, VN_SRC_HANDLE));
+		y = num_key(b->src_handle, view_rec_num(b, VN_SRC_HANDLE));
+		break;
+	case VC_TGT_PID:
+		x = num_key(a->tgt_pid, view_rec_num(a, VN_TGT_PID));
+		y = num_key(b->tgt_pid, view_rec_num(b, VN_TGT_PID));
+		break;
+	case VC_TGT_HANDLE:
+		x = num_key(a->tgt_handle, view_rec_num(a, VN_TGT_HANDLE));
+		y = num_key(b->tgt_handle, view_rec_num(b, VN_TGT_HANDLE));
+		break;
+	case VC_COUNT: break;
+	}
+	if (!c)
+		c = (x > y) - (x < y);
+	if (!c)
+		c = (sa > sb) - (sa < sb);
+	return c;
+}
+
+/* Display order. */
+static int cmp_rows(const view *v, const view_rec *a, uint64_t sa, const view_rec *b, uint64_t sb)
+{
+	int c = cmp_asc(v, a, sa, b, sb);
+	return v->rev ? -c : c;
+}
+
+static int cmp_seq_ctx(const void *ctx, uint64_t a, uint64_t b)
+{
+	const view *v = ctx;
+	return cmp_rows(v, rec_of(v, a), a, rec_of(v, b), b);
+}
+
+/* First position in rows[0..hi) whose row does not come before (r, seq). */
+static size_t lower_bound_in(const view *v, const view_rec *r, uint64_t seq, size_t hi)
+{
+	size_t lo = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t s = v->rows[mid];
+		if (cmp_rows(v, rec_of(v, s), s, r, seq) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t lower_bound(const view *v, const view_rec *r, uint64_t seq)
+{
+	return lower_bound_in(v, r, seq, v->n);
+}
+
+static size_t edge(const view *v)
+{
+	return v->rev ? 0 : v->n - 1;
+}
+
+/* Puts the selection where the anchor is, or on the edge when following. */
+static void reselect(view *v)
+{
+	if (v->n == 0) {
+		v->sel = SIZE_MAX;
+		return;
+	}
+	if (v->follow || !v->anchored) {
+		v->sel = edge(v);
+	} else {
+		size_t p = lower_bound(v, &v->anchor, v->anchor_seq);
+		v->sel = p < v->n ? p : v->n - 1;
+	}
+	if (v->follow || !v->anchored) {
+		v->anchored = true;
+		v->anchor_seq = v->rows[v->sel];
+		v->anchor = *rec_of(v, v->anchor_seq);
+	}
+}
+
+static bool ensure_rows(view *v, size_t n)
+{
+	if (n <= v->cap)
+		return true;
+	size_t cap = v->cap ? v->cap : 1024;
+	while (cap < n)
+		cap *= 2;
+	uint64_t *rows = realloc(v->rows, cap * sizeof *rows);
+	if (!rows)
+		return false;
+	v->rows = rows;
+	v->cap = cap;
+	return true;
+}
+
+static bool ensure_batch(view *v, size_t n)
+{
+	if (n <= v->bcap)
+		return true;
+	size_t cap = v->bcap ? v->bcap : 1024;
+	while (cap < n)
+		cap *= 2;
+	uint64_t *a = realloc(v->batch, cap * sizeof *a);
+	if (a)
+		v->batch = a;
+	uint64_t *b = a ? realloc(v->btmp, cap * sizeof *b) : NULL;
+	if (b)
+		v->btmp = b;
+	if (!a || !b)
+		return false;
+	v->bcap = cap;
+	return true;
+}
+
+view *view_create(ring *r, bool all_events)
+{
+	view *v = calloc(1, sizeof *v);
+	if (!v)
+		return NULL;
+	size_t size = 1;
+	while (size < ring_capacity(r))
+		size *= 2;
+	v->cache = calloc(size, sizeof *v->cache);
+	v->bits = calloc((size + 63) / 64, sizeof *v->bits);
+	if (!v->cache || !v->bits) {
+		free(v->cache);
+		free(v->bits);
+		free(v);
+		return NULL;
+	}
+	v->cmask = size - 1;
+	v->r = r;
+	v->all = all_events;
+	v->follow = true;
+	v->col = VC_TIME;
+	v->sel = SIZE_MAX;
+	return v;
+}
+
+void view_destroy(view *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < VIEW_FILTERS_MAX; i++)
+		tm_free(&v->tms[i]);
+	tm_free(&v->search);
+	free(v->cache);
+	free(v->bits);
+	free(v->rows);
+	free(v->pa);
+	free(v->pb);
+	free(v->batch);
+	free(v->btmp);
+	free(v);
+}
+
+/* ---- filters ---- */
+
+static bool pass_mode(const view *v, const view_rec *r)
+{
+	return v->all || r->event_id == 4690 || (r->ev_flags & EVENT_MARKER);
+}
+
+static bool pass_filter(const view_filter *f, const view_rec *r)
+{
+	bool sok = view_rec_num(r, VN_SRC_PID) == NUM_OK;
+	bool tok = view_rec_num(r, VN_TGT_PID) == NUM_OK;
+	switch (f->kind) {
+	case VF_SRC_PID: return sok && r->src_pid == f->num;
+	case VF_TGT_PID: return tok && r->tgt_pid == f->num;
+	case VF_PID: return (sok && r->src_pid == f->num) || (tok && r->tgt_pid == f->num);
+	case VF_USER: return r->domain == f->domain && r->user == f->user;
+	case VF_CROSS: return sok && tok && r->src_pid != r->tgt_pid;
+	case VF_TEXT: return true; /* needs the event: pass_text() */
+	}
+	return false;
+}
+
+/* Filters that need only the cached record. */
+static bool pass_cheap(const view *v, const view_rec *r)
+{
+	if (!pass_mode(v, r))
+		return false;
+	for (size_t i = 0; i < v->nf; i++)
+		if (!pass_filter(&v->filters[i], r))
+			return false;
+	return true;
+}
+
+static bool has_text(const view *v)
+{
+	for (size_t i = 0; i < v->nf; i++)
+		if (v->filters[i].kind == VF_TEXT)
+			return true;
+	return false;
+}
+
+/* Whether the taken event with this seq contains m's text. Takes the ring
+ * lock the first time it needs the event itself and leaves it held (*locked)
+ * for the caller to release. An evicted event matches nothing. */
+static bool match_seq(view *v, textm *m, uint64_t seq, bool *locked)
+{
+	const view_rec *r = rec_of(v, seq);
+	if (m->backslash && (r->domain || r->user)) {
+		char buf[2 * INTERN_MAX_LEN + 2];
+		size_t dl, ul;
+		const char *d = intern_str(r->domain, &dl), *u = intern_str(r->user, &ul);
+		memcpy(buf, d, dl);
+		buf[dl] = '\\';
+		memcpy(buf + dl + 1, u, ul);
+		if (tm_str(m, buf, dl + 1 + ul))
+			return true;
+	}
+	if (r->ev_flags & VIEW_REC_COMPLETE)
+		return tm_rec(m, r);
+	if (!*locked) {
+		ring_lock(v->r);
+		*locked = true;
+	}
+	const event *ev = ring_at(v->r, seq);
+	return ev && tm_event(m, ev);
+}
+
+static bool pass_text(view *v, uint64_t seq, bool *locked)
+{
+	for (size_t i = 0; i < v->nf; i++)
+		if (v->filters[i].kind == VF_TEXT && !match_seq(v, &v->tms[i], seq, locked))
+			return false;
+	return true;
+}
+
+/* ---- full rebuild: filter everything taken, then sort ---- */
+
+/* Ids of the sort column's strings (computer, or domain and user). */
+static void col_ids(const view *v, const view_rec *r, uint32_t ids[2])
+{
+	ids[0] = v->col == VC_COMPUTER ? r->computer : r->domain;
+	ids[1] = v->col == VC_COMPUTER ? 0 : r->user;
+}
+
+/* For string columns: rank[id] = the place of the id's text among the
+ * texts of every taken record (equal texts, equal ranks), so that a radix
+ * sort on ranks orders rows as comparing the strings would. */
+static uint64_t *rank_table(view *v, uint64_t *nrank)
+{
+	/* Mark the ids used (one pass, growing the table as ids appear), list
+	 * them, order them by text. */
+	size_t cap = 4096, nd = 0;
+	uint32_t ids[2], max = 0;
+	uint64_t *rank = calloc(cap, sizeof *rank);
+	if (!rank)
+		return NULL;
+	for (uint64_t s = v->c_first; s < v->c_end; s++) {
+		col_ids(v, rec_of(v, s), ids);
+		for (int k = 0; k < 2; k++) {
+			if (ids[k] >= cap) {
+				size_t ncap = cap;
+				while (ncap <= ids[k])
+					ncap *= 2;
+				uint64_t *nr = realloc(rank, ncap * sizeof *nr);
+				if (!nr) {
+					free(rank);
+					return NULL;
+				}
+				memset(nr + cap, 0, (ncap - cap) * sizeof *nr);
+				rank = nr;
+				cap = ncap;
+			}
+			if (!rank[ids[k]]) {
+				rank[ids[k]] = 1;
+				nd++;
+				max = ids[k] > max ? ids[k] : max;
+			}
+		}
+	}
+	uint64_t *list = malloc(nd * 2 * sizeof *list + 1);
+	if (!list) {
+		free(rank);
+		return NULL;
+	}
+	size_t k = 0;
+	for (uint32_t id = 0; id <= max; id++)
+		if (rank[id])
+			list[k++] = id;
+	merge_sort(list, list + nd, nd, atom_cmp_ctx, NULL);
+	uint64_t rk = 0;
+	for (size_t i = 0; i < nd; i++) {
+		if (i > 0 && atom_cmp((uint32_t)list[i - 1], (uint32_t)list[i]) != 0)
+			rk++;
+		rank[list[i]] = rk;
+	}
+	free(list);
+	*nrank = rk + 1;
+	return rank;
+}
+
+static uint64_t sort_key(const view *v, const view_rec *r, const uint64_t *rank, uint64_t nrank)
+{
+	switch (v->col) {
+	case VC_TIME: return r->filetime;
+	case VC_RECORD: return r->record_id;
+	case VC_EVENT_ID: return r->event_id;
+	case VC_COMPUTER: return rank[r->computer];
+	case VC_SUBJECT: return rank[r->domain] * nrank + rank[r->user];
+	case VC_LOGON: return num_key(r->logon, view_rec_num(r, VN_LOGON));
+	case VC_SRC_PID: return num_key(r->src_pid, view_rec_num(r, VN_SRC_PID));
+	case VC_SRC_HANDLE: return num_key(r->src_handle, view_rec_num(r, VN_SRC_HANDLE));
+	case VC_TGT_PID: return num_key(r->tgt_pid, view_rec_num(r, VN_TGT_PID));
+	case VC_TGT_HANDLE: return num_key(r->tgt_handle, view_rec_num(r, VN_TGT_HANDLE));
+	case VC_COUNT: break;
+	}
+	return 0;
+}
+
+static bool ensure_pairs(view *v, size_t n)
+{
+	if (n <= v->pcap)
+		return true;
+	kpair *a = realloc(v->pa, n * sizeof *a);
+	if (a)
+		v->pa = a;
+	kpair *b = a ? realloc(v->pb, n * sizeof *b) : NULL;
+	if (b)
+		v->pb = b;
+	if (!a || !b)
+		return false;
+	v->pcap = n;
+	return true;
+}
+
+/* Filters and sorts everything taken, in one pass over the cache (in seq
+ * order, so ties keep arrival order; backwards when reversed, so the
+ * reversed order is the exact reverse) and a radix sort. */
+static dw_status sort_all(view *v)
+{
+	size_t span = (size_t)(v->c_end - v->c_first);
+	if (!ensure_rows(v, span) || !ensure_pairs(v, span))
+		return DW_NOMEM;
+	uint64_t *rank = NULL, nrank = 0;
+	if (v->col == VC_COMPUTER || v->col == VC_SUBJECT) {
+		rank = rank_table(v, &nrank);
+		if (!rank)
+			return DW_NOMEM;
+	}
+	bool text = has_text(v), locked = false, sorted = true;
+	uint64_t prev = 0, lo = UINT64_MAX, hi = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < span; i++) {
+		uint64_t s = v->rev ? v->c_end - 1 - i : v->c_first + i;
+		const view_rec *r = rec_of(v, s);
+		if (!pass_cheap(v, r) || (text && !pass_text(v, s, &locked)))
+			continue;
+		uint64_t k = sort_key(v, r, rank, nrank);
+		if (v->rev)
+			k = ~k;
+		sorted = sorted && k >= prev;
+		prev = k;
+		lo = k < lo ? k : lo;
+		hi = k > hi ? k : hi;
+		v->pa[n].key = k;
+		v->pa[n++].seq = s;
+	}
+	if (locked)
+		ring_unlock(v->r);
+	free(rank);
+	kpair *out = sorted ? v->pa : radix_sort(v->pa, v->pb, n, lo, hi);
+	if (!out)
+		return DW_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		v->rows[i] = out[i].seq;
+	v->n = n;
+	return DW_OK;
+}
+
+static dw_status rebuild(view *v)
+{
+	dw_status st = sort_all(v);
+	if (st != DW_OK) {
+		/* Keep a consistent view: arrival order, cheap filters only. */
+		v->col = VC_TIME;
+		v->rev = false;
+		v->n = 0;
+		if (ensure_rows(v, (size_t)(v->c_end - v->c_first)))
+			for (uint64_t s = v->c_first; s < v->c_end; s++)
+				if (pass_cheap(v, rec_of(v, s)))
+					v->rows[v->n++] = s;
+	}
+	reselect(v);
+	return st;
+}
+
+/* ---- arrivals and evictions ---- */
+
+/* Drops rows older than c_first. */
+static bool drop_evicted(view *v)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->rows[i] >= v->c_first)
+			v->rows[k++] = v->rows[i];
+	bool changed = k != v->n;
+	v->n = k;
+	return changed;
+}
+
+/* Merges batch[0..k) (sorted in display order) into rows. Each arrival's
+ * place is found by binary search and the rows between places are moved as
+ * blocks: k log n comparisons, not n (rows are scattered over the cache,
+ * so touching each one's record costs a cache miss). */
+static bool merge_batch(view *v, size_t k)
+{
+	if (!ensure_rows(v, v->n + k))
+		return false;
+	uint64_t first = v->batch[0];
+	if (v->n == 0 || cmp_rows(v, rec_of(v, v->rows[v->n - 1]), v->rows[v->n - 1],
+	                          rec_of(v, first), first) < 0) {
+		memcpy(v->rows + v->n, v->batch, k * sizeof *v->rows);
+		v->n += k;
+		return true;
+	}
+	/* From the back, so rows can be merged in place. */
+	size_t end = v->n; /* rows[0..end) not yet moved */
+	for (size_t j = k; j > 0; j--) {
+		uint64_t b = v->batch[j - 1];
+		size_t pos = lower_bound_in(v, rec_of(v, b), b, end);
+		memmove(v->rows + pos + j, v->rows + pos, (end - pos) * sizeof *v->rows);
+		v->rows[pos + j - 1] = b;
+		end = pos;
+	}
+	v->n += k;
+	return true;
+}
+
+bool view_update(view *v, size_t budget, bool *more)
+{
+	if (more)
+		*more = false;
+	if (v->frozen)
+		return false;
+	ring_lock(v->r);
+	uint64_t first = ring_first(v->r), end = ring_end(v->r);
+	bool evict = first > v->c_first;
+	if (evict)
+		v->c_first = first;
+	if (v->c_end < first)
+		v->c_end = first;
+	uint64_t stop = end;
+	if (budget && stop - v->c_end > budget) {
+		stop = v->c_end + budget;
+		if (more)
+			*more = true;
+	}
+	size_t k = 0;
+	bool text = has_text(v), locked = true;
+	bool room = ensure_batch(v, (size_t)(stop - v->c_end));
+	if (!room)
+		stop = v->c_end; /* try again next time */
+	for (uint64_t s = v->c_end; s < stop; s++) {
+		view_rec *r = &v->cache[s & v->cmask];
+		rec_fill(r, ring_at(v->r, s));
+		if (pass_cheap(v, r) && (!text || pass_text(v, s, &locked)))
+			v->batch[k++] = s;
+	}
+	v->c_end = stop;
+	ring_unlock(v->r);
+
+	bool changed = evict && drop_evicted(v);
+	if (k) {
+		merge_sort(v->batch, v->btmp, k, cmp_seq_ctx, v);
+		if (merge_batch(v, k)) {
+			changed = true;
+			if (!v->follow)
+				v->unseen += k;
+		}
+	}
+	if (changed)
+		reselect(v);
+	return changed;
+}
+
+/* ---- access ---- */
+
+size_t view_count(const view *v)
+{
+	return v->n;
+}
+
+const view_rec *view_row(const view *v, size_t pos, uint64_t *seq)
+{
+	if (pos >= v->n)
+		return NULL;
+	if (seq)
+		*seq = v->rows[pos];
+	return rec_of(v, v->rows[pos]);
+}
+
+size_t view_find(const view *v, uint64_t seq)
+{
+	if (seq < v->c_first || seq >= v->c_end)
+		return SIZE_MAX;
+	size_t p = lower_bound(v, rec_of(v, seq), seq);
+	return p < v->n && v->rows[p] == seq ? p : SIZE_MAX;
+}
+
+size_t view_sel(const view *v)
+{
+	return v->sel;
+}
+
+bool view_sel_seq(const view *v, uint64_t *seq)
+{
+	if (v->sel >= v->n)
+		return false;
+	*seq = v->rows[v->sel];
+	return true;
+}
+
+void view_select(view *v, size_t pos)
+{
+	if (v->n == 0)
+		return;
+	if (pos >= v->n)
+		pos = v->n - 1;
+	v->sel = pos;
+	v->anchored = true;
+	v->anchor_seq = v->rows[pos];
+	v->anchor = *rec_of(v, v->anchor_seq);
+	view_set_follow(v, pos == edge(v));
+}
+
+void view_move(view *v, long delta)
+{
+	if (v->n == 0)
+		return;
+	size_t pos = v->sel < v->n ? v->sel : 0;
+	if (delta < 0)
+		pos = (size_t)-delta > pos ? 0 : pos - (size_t)-delta;
+	else
+		pos = (size_t)delta > v->n - 1 - pos ? v->n - 1 : pos + (size_t)delta;
+	view_select(v, pos);
+}
+
+void view_set_follow(view *v, bool on)
+{
+	if (on && !v->follow)
+		v->unseen = 0;
+	v->follow = on;
+	if (on)
+		reselect(v);
+}
+
+bool view_following(const view *v)
+{
+	return v->follow;
+}
+
+uint64_t view_unseen(const view *v)
+{
+	return v->unseen;
+}
+
+void view_set_frozen(view *v, bool on)
+{
+	v->frozen = on;
+}
+
+bool view_frozen(const view *v)
+{
+	return v->frozen;
+}
+
+dw_status view_set_all_events(view *v, bool all)
+{
+	if (v->all == all)
+		return DW_OK;
+	v->all = all;
+	return rebuild(v);
+}
+
+bool view_all_events(const view *v)
+{
+	return v->all;
+}
+
+dw_status view_set_sort(view *v, view_col col, bool reverse)
+{
+	if ((unsigned)col >= VC_COUNT)
+		return DW_USAGE;
+	if (v->col == col && v->rev == reverse)
+		return DW_OK;
+	if (v->col == col) {
+		/* Reversing the total order is reversing the rows. */
+		for (size_t i = 0, j = v->n; i + 1 < j; i++, j--) {
+			uint64_t t = v->rows[i];
+			v->rows[i] = v->rows[j - 1];
+			v->rows[j - 1] = t;
+		}
+		v->rev = reverse;
+		reselect(v);
+		return DW_OK;
+	}
+	v->col = col;
+	v->rev = reverse;
+	return rebuild(v);
+}
+
+view_col view_sort_col(const view *v)
+{
+	return v->col;
+}
+
+bool view_sort_reverse(const view *v)
+{
+	return v->rev;
+}
+
+dw_status view_filter_push(view *v, const view_filter *f)
+{
+	if (v->nf == VIEW_FILTERS_MAX)
+		return DW_RANGE;
+	if (f->kind == VF_TEXT && (f->text[0] == '\0' || !memchr(f->text, '\0', sizeof f->text)))
+		return DW_USAGE;
+	size_t i = v->nf++;
+	v->filters[i] = *f;
+	if (f->kind == VF_TEXT)
+		tm_reset(&v->tms[i], f->text);
+	/* A new AND filter only removes rows: filter in place, order kept.
+	 * Rows are in display order, scattered over the cache; when they are
+	 * many, test the cache in seq order (sequential) into a bitmap and
+	 * then keep the rows whose bit is set. */
+	bool locked = false;
+	size_t k = 0;
+	uint64_t span = v->c_end - v->c_first;
+	if (v->n >= span / 8) {
+		for (uint64_t s = v->c_first; s < v->c_end; s++) {
+			uint64_t slot = s & v->cmask;
+			bool pass = f->kind == VF_TEXT ? match_seq(v, &v->tms[i], s, &locked)
+			                               : pass_filter(f, &v->cache[slot]);
+			if (pass)
+				v->bits[slot / 64] |= 1ull << (slot % 64);
+			else
+				v->bits[slot / 64] &= ~(1ull << (slot % 64));
+		}
+		for (size_t j = 0; j < v->n; j++) {
+			uint64_t slot = v->rows[j] & v->cmask;
+			if (v->bits[slot / 64] >> (slot % 64) & 1)
+				v->rows[k++] = v->rows[j];
+		}
+	} else {
+		for (size_t j = 0; j < v->n; j++) {
+			uint64_t s = v->rows[j];
+			bool pass = f->kind == VF_TEXT ? match_seq(v, &v->tms[i], s, &locked)
+			                               : pass_filter(f, rec_of(v, s));
+			if (pass)
+				v->rows[k++] = s;
+		}
+	}
+	if (locked)
+		ring_unlock(v->r);
+	v->n = k;
+	reselect(v);
+	return DW_OK;
+}
+
+dw_status view_filter_from_sel(view *v, vf_kind kind, view_filter *out)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = kind;
+	if (v->sel >= v->n)
+		return DW_USAGE;
+	const view_rec *r = rec_of(v, v->rows[v->sel]);
+	switch (kind) {
+	case VF_SRC_PID:
+		if (view_rec_num(r, VN_SRC_PID) != NUM_OK)
+			return DW_USAGE;
+		out->num = r->src_pid;
+		return DW_OK;
+	case VF_TGT_PID:
+		if (view_rec_num(r, VN_TGT_PID) != NUM_OK)
+			return DW_USAGE;
+		out->num = r->tgt_pid;
+		return DW_OK;
+	case VF_USER:
+		if (!r->user && !r->domain)
+			return DW_USAGE;
+		out->domain = r->domain;
+		out->user = r->user;
+		return DW_OK;
+	default:
+		return DW_USAGE;
+	}
+}
+
+bool view_filter_pop(view *v)
+{
+	if (v->nf == 0)
+		return false;
+	v->nf--;
+	rebuild(v);
+	return true;
+}
+
+void view_filter_clear(view *v)
+{
+	if (v->nf == 0)
+		return;
+	v->nf = 0;
+	rebuild(v);
+}
+
+size_t view_filter_count(const view *v)
+{
+	return v->nf;
+}
+
+const view_filter *view_filter_get(const view *v, size_t i)
+{
+	return i < v->nf ? &v->filters[i] : NULL;
+}
+
+size_t view_filter_label(const view_filter *f, bool decimal, char *buf, size_t cap)
+{
+	char num[24];
+	int n = 0;
+	view_fmt_num(f->num, NUM_OK, decimal, num, sizeof num);
+	switch (f->kind) {
+	case VF_SRC_PID: n = snprintf(buf, cap, "src=%s", num); break;
+	case VF_TGT_PID: n = snprintf(buf, cap, "tgt=%s", num); break;
+	case VF_PID: n = snprintf(buf, cap, "pid=%s", num); break;
+	case VF_USER:
+		n = snprintf(buf, cap, "user=%s\\%s", intern_str(f->domain, NULL),
+		             intern_str(f->user, NULL));
+		break;
+	case VF_CROSS: n = snprintf(buf, cap, "cross"); break;
+	case VF_TEXT: n = snprintf(buf, cap, "text~%s", f->text); break;
+	}
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- search ---- */
+
+size_t view_search(view *v, const char *text, size_t from, int dir)
+{
+	if (v->n == 0)
+		return SIZE_MAX;
+	tm_set(&v->search, text);
+	if (from >= v->n)
+		from = dir < 0 ? v->n - 1 : 0;
+	size_t found = SIZE_MAX;
+	bool locked = false;
+	for (size_t i = 0, p = from; i < v->n; i++) {
+		if (match_seq(v, &v->search, v->rows[p], &locked)) {
+			found = p;
+			break;
+		}
+		if (dir < 0)
+			p = p == 0 ? v->n - 1 : p - 1;
+		else
+			p = p + 1 == v->n ? 0 : p + 1;
+	}
+	if (locked)
+		ring_unlock(v->r);
+	return found;
+}
+
+bool view_matches(view *v, uint64_t seq, const char *text)
+{
+	tm_set(&v->search, text);
+	bool locked = false, hit;
+	if (seq >= v->c_first && seq < v->c_end) {
+		hit = match_seq(v, &v->search, seq, &locked);
+	} else {
+		ring_lock(v->r);
+		locked = true;
+		const event *ev = ring_at(v->r, seq);
+		hit = ev && tm_event(&v->search, ev);
+	}
+	if (locked)
+		ring_unlock(v->r);
+	return hit;
+}
+
+void view_get_stats(view *v, view_stats *out)
+{
+	ring_stats rs;
+	ring_get_stats(v->r, &rs);
+	out->shown = v->n;
+	out->taken = v->c_end;
+	out->waiting = rs.pushed > v->c_end ? rs.pushed - v->c_end : 0;
+	out->evicted = rs.evicted;
+}
+
+/* ---- formatting ---- */
+
+char *view_fmt_num(uint64_t v, num_state st, bool decimal, char *buf, size_t cap)
+{
+	switch (st) {
+	case NUM_OK:
+		snprintf(buf, cap, decimal ? "%" PRIu64 : "0x%" PRIx64, v);
+		break;
+	case NUM_DASH: snprintf(buf, cap, "-"); break;
+	case NUM_MISSING: snprintf(buf, cap, "%s", ""); break;
+	default: snprintf(buf, cap, "?"); break;
+	}
+	return buf;
+}
+
+#define FILETIME_UNIX_DIFF 11644473600ull /* seconds from 1601 to 1970 */
+
+char *view_fmt_time(uint64_t filetime, bool utc, char *buf, size_t cap)
+{
+	if (cap)
+		buf[0] = '\0';
+	if (filetime == 0 || cap == 0)
+		return buf;
+	uint64_t secs = filetime / 10000000u;
+	unsigned ms = (unsigned)(filetime / 10000u % 1000u);
+	if (secs < FILETIME_UNIX_DIFF)
+		return buf;
+	time_t t = (time_t)(secs - FILETIME_UNIX_DIFF);
+	struct tm tm;
+	if (!(utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)))
+		return buf;
+	char date[32];
+	if (strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return buf;
+	snprintf(buf, cap, "%s.%03u", date, ms);
+	return buf;
+}

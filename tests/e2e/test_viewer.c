@@ -1,0 +1,538 @@
+/* The viewer end to end, in a pseudo-terminal: table rows, the three detail
+ * sections, each filter key, sort order, follow and pause, resize, help,
+ * themes, export, mouse, and quitting with the terminal restored. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/fx_xml.h"
+#include "pty.h"
+
+#define WAIT_MS 10000
+
+typedef struct tdir {
+	char dir[64];
+	char file[128];
+} tdir;
+
+/* Three events, in time and record order:
+ *   101 admmig OFFSEC  0x678 -> 0x4     handles 0xaf8 -> 0x1748
+ *   102 alice  OFFSEC  0x1ac -> 0x1ac   handles 0x10 -> 0x20
+ *   103 bob    CORP    0x9c4 -> 0x678   handles 0x30 -> 0x40 */
+static fx_4690 ev_n(int i)
+{
+	fx_4690 e = fx_4690_example();
+	static const char *const users[] = { "admmig", "alice", "bob" };
+	static const char *const times[] = { "2021-10-08T12:57:12.8425776Z",
+		                             "2021-10-08T12:57:13.0000000Z",
+		                             "2021-10-08T12:57:14.0000000Z" };
+	static const char *const pids[][4] = { { "0x678", "0x4", "0xaf8", "0x1748" },
+		                               { "0x1ac", "0x1ac", "0x10", "0x20" },
+		                               { "0x9c4", "0x678", "0x30", "0x40" } };
+	e.record_id = 101 + (unsigned)i;
+	e.user = users[i];
+	e.domain = i == 2 ? "CORP" : "OFFSEC";
+	e.time = times[i];
+	e.src_pid = pids[i][0];
+	e.tgt_pid = pids[i][1];
+	e.src_handle = pids[i][2];
+	e.tgt_handle = pids[i][3];
+	return e;
+}
+
+static void write_events(tdir *t, bool with_4688)
+{
+	snprintf(t->dir, sizeof t->dir, "/tmp/dw-viewer-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->file, sizeof t->file, "%s/events.xml", t->dir);
+	FILE *f = fopen(t->file, "w");
+	assert_non_null(f);
+	if (with_4688)
+		fx_write_4688(f, 100, "0x9c4", "0x678", "C:\\Windows\\System32\\notepad.exe");
+	for (int i = 0; i < 3; i++) {
+		fx_4690 e = ev_n(i);
+		fx_write_4690(f, &e);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Appends one more 4690 (record id rec, user "carol") to the file. */
+static void append_event(tdir *t, unsigned long long rec)
+{
+	FILE *f = fopen(t->file, "a");
+	assert_non_null(f);
+	fx_4690 e = fx_4690_example();
+	e.record_id = rec;
+	e.user = "carol";
+	e.time = "2021-10-08T12:58:00.0000000Z";
+	fx_write_4690(f, &e);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void cleanup(tdir *t)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static pty *start(tdir *t, const pty_opts *o, const char *extra)
+{
+	const char *args[] = { t->file, extra, NULL };
+	if (extra) {
+		args[0] = extra;
+		args[1] = t->file;
+	}
+	pty *p = pty_start(o, args);
+	assert_true(pty_wait_text(p, "shown /", WAIT_MS));
+	return p;
+}
+
+static void quit_and_check(pty *p)
+{
+	int status = -1;
+	char why[128];
+	pty_send(p, "q");
+	assert_true(pty_wait_exit(p, WAIT_MS, &status));
+	assert_int_equal(status, 0);
+	if (!pty_restored(p, why, sizeof why))
+		fail_msg("terminal not restored: %s", why);
+}
+
+/* The screen row holding label also holds value. */
+static void assert_labelled(pty *p, const char *label, const char *value)
+{
+	int row;
+	char buf[512];
+	if (!pty_find(p, label, &row, NULL)) {
+		pty_dump(p, label);
+		fail_msg("no \"%s\" on screen", label);
+	}
+	pty_row(p, row, buf, sizeof buf);
+	if (!strstr(buf, value)) {
+		pty_dump(p, label);
+		fail_msg("\"%s\" row lacks \"%s\": %s", label, value, buf);
+	}
+}
+
+static void test_rows_and_detail(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	char row[256];
+	/* Rows 3-5 under the heading, oldest first; hex PIDs like Windows. */
+	assert_true(pty_wait_row(p, 3, "OFFSEC\\admmig", WAIT_MS));
+	pty_row(p, 3, row, sizeof row);
+	assert_non_null(strstr(row, "12:57:12.842"));
+	assert_non_null(strstr(row, "0x678"));
+	assert_non_null(strstr(row, "0x1748"));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	/* Following: the newest row (103) is selected; full-screen detail. */
+	pty_key(p, PTY_ENTER);
+	assert_true(pty_wait_text(p, "New Handle Information:", WAIT_MS));
+	assert_labelled(p, "Record ID:", "103");
+	assert_labelled(p, "Computer:", "fs01.offsec.lan");
+	assert_true(pty_find(p, "Subject:", NULL, NULL));
+	assert_labelled(p, "Security ID:", "S-1-5-21-4230534742-2542757381-3142984815-1111");
+	assert_labelled(p, "Account Name:", "bob");
+	assert_labelled(p, "Account Domain:", "CORP");
+	assert_labelled(p, "Logon ID:", "0x65b0f5db");
+	assert_true(pty_find(p, "Source Handle Information:", NULL, NULL));
+	assert_labelled(p, "Source Handle ID:", "0x30");
+	assert_labelled(p, "Source Process ID:", "0x9c4");
+	assert_labelled(p, "Target Handle ID:", "0x40");
+	assert_labelled(p, "Target Process ID:", "0x678");
+	assert_labelled(p, "System Time:", "2021-10-08T12:57:14.0000000Z");
+	assert_labelled(p, "  Time:", "2021-10-08 12:57:14.000");
+	/* x adds the raw EventData; Esc goes back to the table. */
+	pty_send(p, "x");
+	assert_true(pty_wait_text(p, "Event Data (raw):", WAIT_MS));
+	pty_key(p, PTY_ESC);
+	assert_true(pty_wait_text(p, "Time", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	/* d: decimal; 0x9c4 is 2500. */
+	pty_send(p, "d");
+	assert_true(pty_wait_row(p, 5, "2500", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void filter(pty *p, const char *keys, const char *chip, const char *shown)
+{
+	pty_send(p, keys);
+	if (chip && !pty_wait_text(p, chip, WAIT_MS)) {
+		pty_dump(p, chip);
+		fail_msg("no chip %s after %s", chip, keys);
+	}
+	if (!pty_wait_text(p, shown, WAIT_MS)) {
+		pty_dump(p, shown);
+		fail_msg("not \"%s\" after %s", shown, keys);
+	}
+}
+
+static void test_filter_keys(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_text(p, "3 shown", WAIT_MS));
+	/* The selection is on 103 (bob, 0x9c4 -> 0x678). */
+	filter(p, "p", "[src=0x9c4]", "1 shown / 3 read");
+	filter(p, "\x7f", NULL, "3 shown / 3 read");
+	assert_false(pty_find(p, "[src=", NULL, NULL));
+	filter(p, "P", "[tgt=0x678]", "1 shown / 3 read");
+	pty_key(p, PTY_ESC);
+	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	filter(p, "=0x678\r", "[pid=0x678]", "2 shown / 3 read"); /* either side */
+	filter(p, "\x7f=428\r", "[pid=0x1ac]", "1 shown / 3 read"); /* decimal */
+	pty_key(p, PTY_ESC);
+	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	filter(p, "u", "[user=CORP\\bob]", "1 shown / 3 read");
+	pty_key(p, PTY_ESC);
+	filter(p, "X", "[cross]", "2 shown / 3 read");
+	assert_false(pty_find(p, "alice", NULL, NULL));
+	/* Filters combine: cross AND text. */
+	filter(p, "\\admmig\r", "[text~admmig]", "1 shown / 3 read");
+	assert_true(pty_find(p, "[cross]", NULL, NULL));
+	pty_key(p, PTY_ESC);
+	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	assert_false(pty_find(p, "[cross]", NULL, NULL));
+	/* A filter that keeps nothing says so. */
+	filter(p, "=0x1\r", "[pid=0x1]", "0 shown / 3 read");
+	assert_true(pty_wait_text(p, "no event matches the filters", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_sort_and_search(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	/* Time -> Record -> Computer -> Subject. */
+	pty_send(p, ">>>");
+	assert_true(pty_wait_text(p, "Subject\u25b2", WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_row(p, 4, "OFFSEC\\admmig", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "OFFSEC\\alice", WAIT_MS));
+	pty_send(p, "r");
+	assert_true(pty_wait_text(p, "Subject\u25bc", WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "OFFSEC\\alice", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	/* Back to time; search selects the match and the detail follows. */
+	pty_send(p, "<<<r");
+	assert_true(pty_wait_text(p, "Time\u25b2", WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "OFFSEC\\admmig", WAIT_MS));
+	pty_send(p, "/alice\r");
+	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	pty_send(p, "n");
+	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	pty_send(p, "/nobody-at-all\r");
+	pty_send(p, "n");
+	assert_true(pty_wait_text(p, "not found: nobody-at-all", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_follow_and_pause(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	assert_true(pty_find(p, "LIVE", NULL, NULL));
+	append_event(&t, 104);
+	assert_true(pty_wait_text(p, "4 shown / 4 read", WAIT_MS));
+	/* Following: the new row is selected. */
+	assert_true(pty_wait_text(p, "Account Name:         carol", WAIT_MS));
+	/* Moving up stops following; arrivals are counted. */
+	pty_key(p, PTY_UP);
+	assert_true(pty_wait_text(p, "Account Name:         bob", WAIT_MS));
+	append_event(&t, 105);
+	assert_true(pty_wait_text(p, "+1 new", WAIT_MS));
+	assert_true(pty_find(p, "Account Name:         bob", NULL, NULL));
+	pty_send(p, "F");
+	assert_true(pty_wait_gone(p, "+1 new", WAIT_MS));
+	assert_true(pty_wait_text(p, "Record ID:            105", WAIT_MS));
+	/* Space freezes: the event reaches the ring but not the table. */
+	pty_send(p, " ");
+	assert_true(pty_wait_text(p, "PAUSED", WAIT_MS));
+	append_event(&t, 106);
+	assert_true(pty_wait_text(p, "1 waiting", WAIT_MS));
+	assert_true(pty_find(p, "5 shown / 5 read", NULL, NULL));
+	pty_send(p, " ");
+	assert_true(pty_wait_text(p, "6 shown / 6 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "LIVE", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_resize(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_row(p, 2, "Src Hdl", WAIT_MS));
+	pty_resize(p, 12, 40);
+	assert_true(pty_wait_gone(p, "Src Hdl", WAIT_MS));
+	char row[128];
+	assert_true(pty_wait_row(p, 2, "Src PID", WAIT_MS));
+	pty_row(p, 2, row, sizeof row);
+	assert_non_null(strstr(row, "Tgt PID"));
+	assert_true(pty_wait_row(p, 5, "0x9c4", WAIT_MS));
+	pty_resize(p, 40, 160);
+	assert_true(pty_wait_row(p, 2, "Logon ID", WAIT_MS));
+	assert_true(pty_find(p, "Src Handle", NULL, NULL));
+	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000", WAIT_MS));
+	assert_true(pty_wait_text(p, "Source Handle Information:", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_help_and_all_events(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, true);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_text(p, "3 shown / 4 read", WAIT_MS));
+	pty_send(p, "?");
+	assert_true(pty_wait_text(p, "Keep the selected row's source PID", WAIT_MS));
+	assert_true(pty_find(p, "Keys (Esc", NULL, NULL));
+	pty_key(p, PTY_ESC);
+	assert_true(pty_wait_gone(p, "Keep the selected row's source PID", WAIT_MS));
+	pty_key(p, PTY_F1);
+	assert_true(pty_wait_text(p, "Keep the selected row's source PID", WAIT_MS));
+	pty_send(p, "?");
+	assert_true(pty_wait_gone(p, "Keys (Esc", WAIT_MS));
+	/* E: every event, with an Event ID column. */
+	pty_send(p, "E");
+	assert_true(pty_wait_text(p, "4 shown / 4 read", WAIT_MS));
+	assert_true(pty_wait_row(p, 2, "Event", WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "4688", WAIT_MS));
+	pty_send(p, "g\r");
+	assert_true(pty_wait_text(p, "Event 4688", WAIT_MS));
+	assert_labelled(p, "NewProcessName:", "notepad.exe");
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static int header_bg(pty *p)
+{
+	pty_cell c;
+	assert_true(pty_cell_at(p, 0, 1, &c));
+	return c.bg;
+}
+
+static bool bg_is(pty *p, void *user)
+{
+	return header_bg(p) == *(int *)user;
+}
+
+static void test_themes(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	int want = 4; /* default.theme: header = white blue */
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	pty_send(p, "T");
+	assert_true(pty_wait_text(p, "theme: high-contrast", WAIT_MS));
+	want = 15; /* black on bright-white */
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+
+	/* --theme by name. */
+	p = start(&t, NULL, "--theme=light");
+	want = 4;
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+
+	/* A bad line is named with its file and line; the rest applies. */
+	char path[192];
+	snprintf(path, sizeof path, "%s/mine.theme", t.dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# mine\nheader = white red\nrow.cross = purple\n", f);
+	assert_int_equal(fclose(f), 0);
+	char arg[256];
+	snprintf(arg, sizeof arg, "--theme=%s", path);
+	p = start(&t, NULL, arg);
+	assert_true(pty_wait_text(p, "mine.theme:3: unknown colour", WAIT_MS));
+	want = 1;
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+
+	/* NO_COLOR: no colour at all, the header still stands out. */
+	const char *env[] = { "NO_COLOR=1", NULL };
+	pty_opts o = { .env = env };
+	p = start(&t, &o, NULL);
+	pty_cell c;
+	assert_true(pty_cell_at(p, 0, 1, &c));
+	assert_int_equal(c.bg, -1);
+	assert_int_equal(c.fg, -1);
+	assert_true(c.reverse);
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+/* z switches local time and UTC; an 8-colour terminal gets the nearest
+ * colours, bright ones as bold. */
+static void test_time_zone_and_8_colours(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	const char *env[] = { "TZ=Etc/GMT-9", "TERM=xterm", NULL }; /* UTC+9 */
+	pty_opts o = { .env = env };
+	pty *p = start(&t, &o, NULL);
+	assert_true(pty_wait_row(p, 5, "21:57:14.000", WAIT_MS));
+	assert_true(pty_wait_text(p, "2021-10-08 21:57:14.000 local", WAIT_MS));
+	pty_send(p, "z");
+	assert_true(pty_wait_row(p, 5, "12:57:14.000", WAIT_MS));
+	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000 UTC", WAIT_MS));
+	int want = 4;
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	int row, col;
+	pty_cell c;
+	assert_true(pty_find(p, "LIVE", &row, &col));
+	assert_true(pty_cell_at(p, row, col, &c));
+	assert_true(c.bold);       /* bright-green on 8 colours */
+	assert_true(c.fg >= 0 && c.fg < 8);
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_export(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty_opts o = { .cwd = NULL };
+	o.cwd = t.dir;
+	pty *p = start(&t, &o, NULL);
+	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	pty_send(p, "X"); /* the export is of the filtered view */
+	assert_true(pty_wait_text(p, "2 shown / 3 read", WAIT_MS));
+	pty_send(p, "e");
+	assert_true(pty_wait_text(p, "dupwatch-export.csv", WAIT_MS));
+	pty_key(p, PTY_ENTER);
+	char want[256];
+	snprintf(want, sizeof want, "exported 2 rows to %s/dupwatch-export.csv", t.dir);
+	assert_true(pty_wait_text(p, want, WAIT_MS));
+	char path[192], line[1024];
+	snprintf(path, sizeof path, "%s/dupwatch-export.csv", t.dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int n = 0;
+	bool saw_101 = false, saw_103 = false;
+	while (fgets(line, sizeof line, f)) {
+		n++;
+		saw_101 |= strncmp(line, "101,", 4) == 0;
+		saw_103 |= strncmp(line, "103,", 4) == 0;
+	}
+	fclose(f);
+	assert_int_equal(n, 3); /* header + 2 rows */
+	assert_true(saw_101 && saw_103);
+	/* JSON Lines by extension, written in the sort order. */
+	pty_send(p, "r");
+	pty_send(p, "e");
+	assert_true(pty_wait_text(p, "dupwatch-export.csv", WAIT_MS));
+	for (int i = 0; i < 3; i++)
+		pty_key(p, PTY_BACKSPACE);
+	pty_send(p, "jsonl\r");
+	assert_true(pty_wait_text(p, "dupwatch-export.jsonl", WAIT_MS));
+	snprintf(path, sizeof path, "%s/dupwatch-export.jsonl", t.dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_non_null(strstr(line, "\"record_id\":103"));
+	fclose(f);
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_mouse(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	int row, col;
+	assert_true(pty_find(p, "Subject", &row, &col));
+	pty_click(p, row, col + 1, 1);
+	assert_true(pty_wait_text(p, "Subject\u25b2", WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "CORP\\bob", WAIT_MS));
+	pty_click(p, 5, 3, 1); /* OFFSEC\alice */
+	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	/* M releases the mouse: clicks no longer reach dupwatch. */
+	pty_send(p, "M");
+	assert_true(pty_wait_text(p, "mouse released", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+static void test_ctrl_c_restores(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	pty *p = start(&t, NULL, NULL);
+	int status = -1;
+	char why[128];
+	pty_ctrl(p, 'c');
+	assert_true(pty_wait_exit(p, WAIT_MS, &status));
+	assert_int_equal(status, 0);
+	if (!pty_restored(p, why, sizeof why))
+		fail_msg("terminal not restored: %s", why);
+	pty_free(p);
+	cleanup(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows_and_detail),
+		cmocka_unit_test(test_filter_keys),
+		cmocka_unit_test(test_sort_and_search),
+		cmocka_unit_test(test_follow_and_pause),
+		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_help_and_all_events),
+		cmocka_unit_test(test_themes),
+		cmocka_unit_test(test_time_zone_and_8_colours),
+		cmocka_unit_test(test_export),
+		cmocka_unit_test(test_mouse),
+		cmocka_unit_test(test_ctrl_c_restores),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,637 @@
+/* The real binary, headless: options and exit status, exact --print output
+ * in every format, --pid, skipped records, stdin, hostile text, SIGPIPE,
+ * a full disk, the config file, and --follow ended by SIGTERM. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/fx_evtx.h"
+#include "../fixtures/xmlgen.h"
+
+#define WAIT_MS 20000
+
+static char tmpdir[64];
+
+static const char *binary(void)
+{
+	const char *b = getenv("DW_BINARY");
+	return b && *b ? b : "dupwatch";
+}
+
+static void path_in_tmp(char *buf, size_t cap, const char *name)
+{
+	snprintf(buf, cap, "%s/%s", tmpdir, name);
+}
+
+/* Child side: stdin/stdout/stderr from the given fds (-1: /dev/null),
+ * env overrides ("NAME=value"), then exec dupwatch with args. */
+static pid_t spawn(const char *const *args, int in, int out, int err, const char *const *env)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0)
+		return pid;
+	int null = open("/dev/null", O_RDWR);
+	dup2(in >= 0 ? in : null, 0);
+	dup2(out >= 0 ? out : null, 1);
+	dup2(err >= 0 ? err : null, 2);
+	setenv("XDG_CONFIG_HOME", "/nonexistent/dupwatch-test-config", 1);
+	setenv("TZ", "UTC", 1);
+	for (const char *const *e = env; e && *e; e++)
+		putenv((char *)(uintptr_t)*e);
+	const char *argv[32] = {binary()};
+	size_t n = 1;
+	for (; args && *args && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	signal(SIGPIPE, SIG_DFL);
+	execv(argv[0], (char *const *)(uintptr_t)argv);
+	_exit(127);
+}
+
+/* Exit code, or 128 + signal. */
+static int wait_status(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		assert_int_equal(errno, EINTR);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t cap = 1 << 16, len = 0, n;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+typedef struct result {
+	int status;
+	char *out, *err; /* owned */
+} result;
+
+static void result_free(result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* Runs dupwatch to completion with stdout/stderr captured in files. */
+static result run_env(const char *const *args, const char *stdin_path, const char *const *env)
+{
+	char op[128], ep[128];
+	path_in_tmp(op, sizeof op, "stdout");
+	path_in_tmp(ep, sizeof ep, "stderr");
+	int out = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int err = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int in = stdin_path ? open(stdin_path, O_RDONLY) : -1;
+	assert_true(out >= 0 && err >= 0 && (!stdin_path || in >= 0));
+	pid_t pid = spawn(args, in, out, err, env);
+	close(out);
+	close(err);
+	if (in >= 0)
+		close(in);
+	result r = {.status = wait_status(pid)};
+	r.out = slurp(op);
+	r.err = slurp(ep);
+	return r;
+}
+
+static result run(const char *const *args)
+{
+	return run_env(args, NULL, NULL);
+}
+
+/* Writes a fixture file in the temp dir; returns its path (static). */
+static const char *fixture(const char *name, void (*write)(FILE *f))
+{
+	static char path[4][128];
+	static int next;
+	char *p = path[next++ % 4];
+	path_in_tmp(p, 128, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	write(f);
+	assert_int_equal(fclose(f), 0);
+	return p;
+}
+
+/* Writes the example 4690 with this record id and source (handle, pid). */
+static void write_4690(FILE *f, unsigned long long rec, unsigned long long sh,
+                       unsigned long long sp)
+{
+	xg_4690 x;
+	xg_buf b;
+	xg_4690_init(&x);
+	xg_4690_set(&x, rec, sh, sp, 0x1748, 0x4);
+	xg_init(&b);
+	xg_event_xml(&b, &x.ev, XG_ONELINE);
+	fwrite(b.s, 1, b.len, f);
+	xg_free(&b);
+}
+
+/* Two 4690s (the second from PID 0x1dac) and a 4688 creating 0x1dac. */
+static void write_three(FILE *f)
+{
+	write_4690(f, 2183522, 0xaf8, 0x678);
+	static const xg_field pf[] = {
+		{"SubjectUserSid", "S-1-5-18"}, {"SubjectUserName", "FS01$"},
+		{"SubjectDomainName", "OFFSEC"}, {"SubjectLogonId", "0x3e7"},
+		{"NewProcessId", "0x1dac"}, {"NewProcessName", "C:\\Windows\\System32\\drvinst.exe"},
+		{"ProcessId", "0x678"},
+	};
+	xg_event e = {
+		.provider = "Microsoft-Windows-Security-Auditing", .event_id = 4688,
+		.time = "2021-10-08T12:57:10.0000000Z", .record_id = 12, .pid = 4, .tid = 8,
+		.channel = "Security", .computer = "fs01.offsec.lan",
+		.fields = pf, .n_fields = sizeof pf / sizeof pf[0],
+	};
+	xg_buf b;
+	xg_init(&b);
+	xg_event_xml(&b, &e, 0);
+	fwrite(b.s, 1, b.len, f);
+	xg_free(&b);
+	write_4690(f, 2183523, 0x1ac, 0x1dac);
+}
+
+#define SID "S-1-5-21-4230534742-2542757381-3142984815-1111"
+#define J1 "{\"record_id\":2183522,\"time\":\"2021-10-08T12:57:12.8425776Z\"," \
+	"\"computer\":\"fs01.offsec.lan\",\"event_id\":4690,\"subject\":{\"sid\":\"" SID "\"," \
+	"\"user\":\"admmig\",\"domain\":\"OFFSEC\",\"logon_id\":\"0x65b0f5db\"}," \
+	"\"source\":{\"handle\":2808,\"pid\":1656},\"target\":{\"handle\":5960,\"pid\":4}}\n"
+#define J2 "{\"record_id\":2183523,\"time\":\"2021-10-08T12:57:12.8425776Z\"," \
+	"\"computer\":\"fs01.offsec.lan\",\"event_id\":4690,\"subject\":{\"sid\":\"" SID "\"," \
+	"\"user\":\"admmig\",\"domain\":\"OFFSEC\",\"logon_id\":\"0x65b0f5db\"}," \
+	"\"source\":{\"handle\":428,\"pid\":7596},\"target\":{\"handle\":5960,\"pid\":4}}\n"
+
+static void test_help_and_version(void **state)
+{
+	(void)state;
+	result r = run((const char *[]){"--help", NULL});
+	assert_int_equal(r.status, 0);
+	assert_true(strncmp(r.out, "Usage: dupwatch [options] SOURCE...\n", 36) == 0);
+	assert_non_null(strstr(r.out, "--print"));
+	assert_string_equal(r.err, "");
+	result_free(&r);
+	r = run((const char *[]){"--version", NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "dupwatch " DUPWATCH_VERSION "\n");
+	result_free(&r);
+}
+
+static void test_usage_errors_exit_2(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *args[4];
+		const char *msg;
+	} cases[] = {
+		{{"--bogus", "x", NULL}, "dupwatch: unknown option '--bogus'\n"},
+		{{"--print", NULL}, "dupwatch: no SOURCE given (a file, a FIFO, or - for stdin)\n"},
+		{{"--print", "--pid", NULL}, "dupwatch: option '--pid' needs a value\n"},
+		{{"--print", "--pid", "12zz", NULL}, "dupwatch: --pid: '12zz' is not a process id (0x1ac or 428)\n"},
+		{{"--print", "--format", "xml", NULL}, "dupwatch: unknown format 'xml' (use jsonl, json, csv or tsv)\n"},
+		{{"--format", "csv", "x", NULL}, "dupwatch: --format needs --print\n"},
+		{{"--capacity", "0", "x", NULL}, "dupwatch: --capacity: '0' is not a number of events from 1 to 100000000\n"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		result r = run(cases[i].args);
+		assert_int_equal(r.status, 2);
+		assert_string_equal(r.out, "");
+		assert_true(strncmp(r.err, cases[i].msg, strlen(cases[i].msg)) == 0);
+		assert_non_null(strstr(r.err, "Try 'dupwatch --help'"));
+		result_free(&r);
+	}
+}
+
+static void test_missing_source_exit_1(void **state)
+{
+	(void)state;
+	char missing[128];
+	path_in_tmp(missing, sizeof missing, "no-such.evtx");
+	const char *good = fixture("good.xml", write_three);
+	result r = run((const char *[]){"--print", good, missing, NULL});
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, missing));
+	assert_non_null(strstr(r.err, "No such file or directory"));
+	result_free(&r);
+}
+
+static void test_print_jsonl_exact(void **state)
+{
+	(void)state;
+	const char *p = fixture("three.xml", write_three);
+	result r = run((const char *[]){"--print", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, J1 J2);
+	assert_string_equal(r.err, "");
+	result_free(&r);
+	/* Same from stdin. */
+	r = run_env((const char *[]){"--print", "-", NULL}, p, NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, J1 J2);
+	result_free(&r);
+}
+
+static void test_pid_hex_and_decimal(void **state)
+{
+	(void)state;
+	const char *p = fixture("three.xml", write_three);
+	const char *const sel[] = {"0x1dac", "7596", "0x0000000000001DAC"};
+	for (size_t i = 0; i < 3; i++) {
+		result r = run((const char *[]){"--print", "--pid", sel[i], p, NULL});
+		assert_int_equal(r.status, 0);
+		assert_string_equal(r.out, J2);
+		result_free(&r);
+	}
+	/* The target side matches too. */
+	result r = run((const char *[]){"--print", "--pid", "4", p, NULL});
+	assert_string_equal(r.out, J1 J2);
+	result_free(&r);
+	r = run((const char *[]){"--print", "--pid", "0x999", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "");
+	result_free(&r);
+	/* --all-events: the 4688 whose NewProcessId is 0x1dac joins. */
+	r = run((const char *[]){"--print", "--all-events", "--pid", "0x1dac", p, NULL});
+	assert_int_equal(r.status, 0);
+	char *second = strchr(r.out, '\n');
+	assert_non_null(second);
+	assert_true(strncmp(r.out, "{\"record_id\":12,", 16) == 0);
+	assert_non_null(strstr(r.out, "\"NewProcessId\":\"0x1dac\""));
+	assert_true(strncmp(second + 1, "{\"record_id\":2183523,", 21) == 0);
+	assert_non_null(strstr(second + 1, "\"data\":{\"SubjectUserSid\":"));
+	assert_null(strchr(strchr(second + 1, '\n') + 1, '\n'));
+	result_free(&r);
+}
+
+static void test_csv_and_tsv(void **state)
+{
+	(void)state;
+	const char *p = fixture("three.xml", write_three);
+	result r = run((const char *[]){"--print", "--format", "csv", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+	                    "record_id,time,computer,event_id,subject_sid,subject_user,subject_domain,"
+	                    "subject_logon_id,source_handle,source_pid,target_handle,target_pid,"
+	                    "recovered,truncated\r\n"
+	                    "2183522,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4690," SID ",admmig,"
+	                    "OFFSEC,0x65b0f5db,2808,1656,5960,4,false,false\r\n"
+	                    "2183523,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4690," SID ",admmig,"
+	                    "OFFSEC,0x65b0f5db,428,7596,5960,4,false,false\r\n");
+	result_free(&r);
+	r = run((const char *[]){"--print", "-f", "tsv", "--pid", "1656", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+	                    "record_id\ttime\tcomputer\tevent_id\tsubject_sid\tsubject_user\tsubject_domain\t"
+	                    "subject_logon_id\tsource_handle\tsource_pid\ttarget_handle\ttarget_pid\t"
+	                    "recovered\ttruncated\n"
+	                    "2183522\t2021-10-08T12:57:12.8425776Z\tfs01.offsec.lan\t4690\t" SID "\tadmmig\t"
+	                    "OFFSEC\t0x65b0f5db\t2808\t1656\t5960\t4\tfalse\tfalse\n");
+	result_free(&r);
+}
+
+/* A broken event between two good ones. */
+static void write_broken(FILE *f)
+{
+	write_4690(f, 2183522, 0xaf8, 0x678);
+	fputs("<Event><System><EventID>4690</EventID><Oops></Event>\n", f);
+	write_4690(f, 2183523, 0x1ac, 0x1dac);
+}
+
+static void test_skipped_records_summarised(void **state)
+{
+	(void)state;
+	const char *p = fixture("broken.xml", write_broken);
+	result r = run((const char *[]){"--print", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, J1 J2);
+	char want[256];
+	snprintf(want, sizeof want, "dupwatch: %s: 1 records skipped\n", p);
+	assert_non_null(strstr(r.err, want));
+	/* The reader's message names the file and the place. */
+	snprintf(want, sizeof want, "dupwatch: error: %s: byte ", p);
+	assert_non_null(strstr(r.err, want));
+	result_free(&r);
+}
+
+/* Terminal controls that XML can carry: U+009B (CSI as a C1 character),
+ * the bidi controls U+202E and U+2066, and a line feed. */
+static void write_hostile(FILE *f)
+{
+	xg_4690 x;
+	xg_buf b;
+	xg_4690_init(&x);
+	x.f[1].value = "ev\xc2\x9b" "31mil\xc2\x9b" "2J";
+	x.f[2].value = "D\xe2\x80\xaeX\n\xe2\x81\xa6Y";
+	x.ev.computer = "host\xe2\x80\xae" "gpj.exe";
+	xg_init(&b);
+	xg_event_xml(&b, &x.ev, XG_ONELINE);
+	fwrite(b.s, 1, b.len, f);
+	xg_free(&b);
+}
+
+static void test_hostile_text_escaped(void **state)
+{
+	(void)state;
+	const char *p = fixture("hostile.xml", write_hostile);
+	result r = run((const char *[]){"--print", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"computer\":\"host\\u202egpj.exe\""));
+	assert_non_null(strstr(r.out, "\"user\":\"ev\\u009b31mil\\u009b2J\""));
+	assert_non_null(strstr(r.out, "\"domain\":\"D\\u202eX\\u000a\\u2066Y\""));
+	assert_null(strstr(r.out, "\xc2\x9b"));
+	assert_null(strstr(r.out, "\xe2\x80\xae"));
+	result_free(&r);
+	r = run((const char *[]){"--print", "-f", "csv", p, NULL});
+	assert_non_null(strstr(r.out, ",host<U+202E>gpj.exe,4690,"));
+	assert_non_null(strstr(r.out, ",ev<U+009B>31mil<U+009B>2J,D<U+202E>X\\n<U+2066>Y,"));
+	result_free(&r);
+}
+
+/* A pipe whose ends the child does not inherit (beyond the one it gets as
+ * stdout): otherwise dupwatch would hold the read end open itself. */
+static void cloexec_pipe(int fds[2])
+{
+	assert_int_equal(pipe(fds), 0);
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+}
+
+/* The same through EVTX, where any character can be stored: ESC ] 0 ;
+ * title BEL, ESC [ 2 J, U+009B and U+202E. No raw control reaches the
+ * output. The EVTX reader turns C0 controls into their Control Pictures
+ * (U+241B for ESC, src_evtx.c) before the sanitiser sees them; C1 and bidi
+ * controls arrive as they are and are escaped. */
+static void test_hostile_evtx_escaped(void **state)
+{
+	(void)state;
+	char path[128];
+	dw_err err;
+	path_in_tmp(path, sizeof path, "hostile.evtx");
+	assert_int_equal(fx_evtx_4690(path, "ev\x1b]0;pwned\x07il", "D\x1b[2JX\xc2\x9b" "31m",
+	                              "host\xe2\x80\xae" "gpj.exe", &err), DW_OK);
+	result r = run((const char *[]){"--print", path, NULL});
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"computer\":\"host\\u202egpj.exe\""));
+	assert_non_null(strstr(r.out, "\"user\":\"ev\xe2\x90\x9b]0;pwned\xe2\x90\x87il\""));
+	assert_non_null(strstr(r.out, "\"domain\":\"D\xe2\x90\x9b[2JX\\u009b31m\""));
+	for (const char *c = r.out; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n');
+	assert_null(strstr(r.out, "\xc2\x9b"));
+	result_free(&r);
+}
+
+/* 3000 events into a pipe whose reader leaves after one line: dupwatch
+ * ends quietly with status 0, not killed by SIGPIPE, nothing on stderr. */
+static void test_sigpipe_quiet(void **state)
+{
+	(void)state;
+	char path[128], ep[128];
+	path_in_tmp(path, sizeof path, "many.xml");
+	path_in_tmp(ep, sizeof ep, "stderr");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 1000; i++)
+		write_three(f);
+	fclose(f);
+	int fds[2];
+	cloexec_pipe(fds);
+	int err = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pid_t pid = spawn((const char *[]){"--print", path, NULL}, -1, fds[1], err, NULL);
+	close(fds[1]);
+	close(err);
+	char c;
+	ssize_t n;
+	while ((n = read(fds[0], &c, 1)) == 1 && c != '\n')
+		;
+	assert_int_equal(n, 1);
+	close(fds[0]);
+	assert_int_equal(wait_status(pid), 0);
+	char *e = slurp(ep);
+	assert_string_equal(e, "");
+	free(e);
+	unlink(path);
+}
+
+static void test_full_disk_exit_1(void **state)
+{
+	(void)state;
+	if (access("/dev/full", W_OK) != 0)
+		skip();
+	const char *p = fixture("three.xml", write_three);
+	char ep[128];
+	path_in_tmp(ep, sizeof ep, "stderr");
+	int out = open("/dev/full", O_WRONLY);
+	int err = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pid_t pid = spawn((const char *[]){"--print", p, NULL}, -1, out, err, NULL);
+	close(out);
+	close(err);
+	assert_int_equal(wait_status(pid), 1);
+	char *e = slurp(ep);
+	assert_string_equal(e, "dupwatch: stdout: No space left on device\n");
+	free(e);
+}
+
+static void test_config_bad_line_reported(void **state)
+{
+	(void)state;
+	char dir[128], cfg[160], env[160];
+	path_in_tmp(dir, sizeof dir, "xdg");
+	mkdir(dir, 0700);
+	snprintf(cfg, sizeof cfg, "%s/dupwatch", dir);
+	mkdir(cfg, 0700);
+	strcat(cfg, "/config");
+	FILE *f = fopen(cfg, "w");
+	assert_non_null(f);
+	fputs("capacity = 10\nbogus line\n", f);
+	fclose(f);
+	snprintf(env, sizeof env, "XDG_CONFIG_HOME=%s", dir);
+	const char *p = fixture("three.xml", write_three);
+	result r = run_env((const char *[]){"--print", p, NULL}, NULL, (const char *[]){env, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, J1 J2);
+	char want[256];
+	snprintf(want, sizeof want, "dupwatch: warning: %s:2: expected 'key = value'\n", cfg);
+	assert_string_equal(r.err, want);
+	result_free(&r);
+	unlink(cfg);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads from fd into buf until it holds want lines or the deadline. */
+static size_t read_lines(int fd, char *buf, size_t cap, int want, long long deadline)
+{
+	size_t len = 0;
+	int lines = 0;
+	while (lines < want && len + 1 < cap) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long long left = deadline - now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[len + (size_t)i] == '\n';
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* --follow prints what is there, then what is appended, and ends with
+ * status 0 on SIGTERM. */
+static void test_follow_then_sigterm(void **state)
+{
+	(void)state;
+	char path[128];
+	path_in_tmp(path, sizeof path, "live.xml");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	write_4690(f, 2183522, 0xaf8, 0x678);
+	fclose(f);
+	int fds[2];
+	cloexec_pipe(fds);
+	pid_t pid = spawn((const char *[]){"--print", "--follow", path, NULL}, -1, fds[1], -1, NULL);
+	close(fds[1]);
+	char buf[4096];
+	long long deadline = now_ms() + WAIT_MS;
+	read_lines(fds[0], buf, sizeof buf, 1, deadline);
+	assert_string_equal(buf, J1);
+
+	f = fopen(path, "a");
+	assert_non_null(f);
+	write_4690(f, 2183523, 0x1ac, 0x1dac);
+	fclose(f);
+	read_lines(fds[0], buf, sizeof buf, 1, deadline);
+	assert_string_equal(buf, J2);
+
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_status(pid), 0);
+	close(fds[0]);
+}
+
+/* Events arriving on a pipe that stays open: printed as they come, and
+ * SIGINT ends dupwatch with status 0 although its reader is waiting. */
+static void test_stdin_pipe_then_sigint(void **state)
+{
+	(void)state;
+	int in[2], out[2];
+	cloexec_pipe(in);
+	cloexec_pipe(out);
+	pid_t pid = spawn((const char *[]){"--print", "-", NULL}, in[0], out[1], -1, NULL);
+	close(in[0]);
+	close(out[1]);
+	FILE *w = fdopen(in[1], "w");
+	assert_non_null(w);
+	write_4690(w, 2183522, 0xaf8, 0x678);
+	fflush(w);
+	char buf[4096];
+	read_lines(out[0], buf, sizeof buf, 1, now_ms() + WAIT_MS);
+	assert_string_equal(buf, J1);
+	kill(pid, SIGINT);
+	assert_int_equal(wait_status(pid), 0);
+	fclose(w);
+	close(out[0]);
+}
+
+/* --demo --print streams JSON Lines from a live log it writes in $TMPDIR,
+ * until SIGINT; then the log is gone and the status is 0. */
+static void test_demo_print(void **state)
+{
+	(void)state;
+	char dir[128], env[160];
+	path_in_tmp(dir, sizeof dir, "demo");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(env, sizeof env, "TMPDIR=%s", dir);
+	int out[2];
+	cloexec_pipe(out);
+	pid_t pid = spawn((const char *[]){"--demo", "--print", NULL}, -1, out[1], -1,
+	                  (const char *[]){env, NULL});
+	close(out[1]);
+	char buf[16384];
+	read_lines(out[0], buf, sizeof buf, 5, now_ms() + WAIT_MS);
+	int lines = 0;
+	for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
+		assert_true(strncmp(line, "{\"record_id\":", 13) == 0);
+		assert_non_null(strstr(line, "\"event_id\":4690,\"subject\":{"));
+	}
+	assert_true(lines >= 5);
+	kill(pid, SIGINT);
+	assert_int_equal(wait_status(pid), 0);
+	close(out[0]);
+	assert_int_equal(rmdir(dir), 0); /* empty: the demo log was deleted */
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/dw-cli-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_usage_errors_exit_2),
+		cmocka_unit_test(test_missing_source_exit_1),
+		cmocka_unit_test(test_print_jsonl_exact),
+		cmocka_unit_test(test_pid_hex_and_decimal),
+		cmocka_unit_test(test_csv_and_tsv),
+		cmocka_unit_test(test_skipped_records_summarised),
+		cmocka_unit_test(test_hostile_text_escaped),
+		cmocka_unit_test(test_hostile_evtx_escaped),
+		cmocka_unit_test(test_sigpipe_quiet),
+		cmocka_unit_test(test_full_disk_exit_1),
+		cmocka_unit_test(test_config_bad_line_reported),
+		cmocka_unit_test(test_follow_then_sigterm),
+		cmocka_unit_test(test_stdin_pipe_then_sigint),
+		cmocka_unit_test(test_demo_print),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

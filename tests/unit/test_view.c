@@ -1,0 +1,525 @@
+/* The view-model without curses: filters and their combination, sort
+ * stability, arrivals in sort order, selection across updates, re-sorts and
+ * eviction, follow and freeze, search, formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "event.h"
+#include "intern.h"
+#include "ring.h"
+#include "view.h"
+
+/* 2021-10-08T12:57:12Z as FILETIME. */
+#define T0 132781714320000000ull
+
+typedef struct spec {
+	uint64_t record;
+	uint64_t time_s; /* seconds after T0 */
+	unsigned event_id;
+	const char *user, *domain;
+	uint32_t src_pid, tgt_pid;
+	uint64_t src_h, tgt_h;
+} spec;
+
+static void add(event_builder *b, const char *name, const char *value)
+{
+	assert_int_equal(evb_add(b, name, strlen(name), value, strlen(value)), DW_OK);
+}
+
+static void push(ring *r, const spec *s)
+{
+	event_builder b;
+	event ev;
+	char buf[32];
+	evb_init(&b);
+	b.ev.event_id = s->event_id ? s->event_id : 4690;
+	b.ev.record_id = s->record;
+	b.ev.filetime = T0 + s->time_s * 10000000ull;
+	b.ev.flags = EVENT_HAS_TIME;
+	b.ev.computer = intern_put("fs01.offsec.lan", 15);
+	add(&b, "SubjectUserSid", "S-1-5-21-1-2-3-1104");
+	add(&b, "SubjectUserName", s->user ? s->user : "admmig");
+	add(&b, "SubjectDomainName", s->domain ? s->domain : "OFFSEC");
+	add(&b, "SubjectLogonId", "0x65b0f5db");
+	snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)s->src_h);
+	add(&b, "SourceHandleId", buf);
+	snprintf(buf, sizeof buf, "0x%x", (unsigned)s->src_pid);
+	add(&b, "SourceProcessId", buf);
+	snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)s->tgt_h);
+	add(&b, "TargetHandleId", buf);
+	snprintf(buf, sizeof buf, "0x%x", (unsigned)s->tgt_pid);
+	add(&b, "TargetProcessId", buf);
+	assert_int_equal(evb_finish(&b, &ev), DW_OK);
+	evb_free(&b);
+	ring_push(r, &ev, 1);
+}
+
+/* Six events: records 1..6; pids chosen so each filter keeps a known set. */
+static const spec base[] = {
+	{ 1, 10, 0, "admmig", "OFFSEC", 0x1ac, 0x1ac, 0x858, 0x4c },
+	{ 2, 5, 0, "alice", "OFFSEC", 0x678, 0x4, 0xaf8, 0x1748 },
+	{ 3, 10, 0, "admmig", "OFFSEC", 0x678, 0x1ac, 0x10, 0x20 },
+	{ 4, 1, 4688, "admmig", "OFFSEC", 0x1ac, 0x1ac, 0, 0 },
+	{ 5, 7, 0, "bob", "CORP", 0x1ac, 0x678, 0x30, 0x40 },
+	{ 6, 10, 0, "alice", "OFFSEC", 0x4, 0x4, 0x50, 0x60 },
+};
+
+static ring *make_ring(size_t cap)
+{
+	ring *r = ring_create(cap, 0, -1);
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+		push(r, &base[i]);
+	return r;
+}
+
+/* Records of the rows shown, in order, as a string "1,2,3". */
+static const char *records(const view *v)
+{
+	static char out[512];
+	size_t k = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < view_count(v) && k + 24 < sizeof out; i++)
+		k += (size_t)snprintf(out + k, sizeof out - k, "%s%llu", i ? "," : "",
+		                      (unsigned long long)view_row(v, i, NULL)->record_id);
+	return out;
+}
+
+static uint64_t sel_record(const view *v)
+{
+	const view_rec *r = view_row(v, view_sel(v), NULL);
+	assert_non_null(r);
+	return r->record_id;
+}
+
+static view *loaded(ring *r, bool all)
+{
+	view *v = view_create(r, all);
+	assert_non_null(v);
+	assert_true(view_update(v, 0, NULL));
+	return v;
+}
+
+static void test_mode_and_default_order(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	/* Time ascending, ties (records 1, 3, 6 at +10 s) in arrival order;
+	 * the 4688 is hidden. */
+	assert_string_equal(records(v), "2,5,1,3,6");
+	assert_int_equal(view_set_all_events(v, true), DW_OK);
+	assert_string_equal(records(v), "4,2,5,1,3,6");
+	assert_int_equal(view_rec_role(view_row(v, 0, NULL)), ROW_OTHER);
+	assert_false(view_update(v, 0, NULL)); /* nothing new */
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_roles(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	uint64_t want[][2] = { { 1, ROW_NORMAL }, { 2, ROW_SYSTEM }, { 3, ROW_CROSS },
+	                       { 5, ROW_CROSS }, { 6, ROW_NORMAL } };
+	for (size_t i = 0; i < 5; i++) {
+		for (size_t p = 0; p < view_count(v); p++) {
+			const view_rec *rec = view_row(v, p, NULL);
+			if (rec->record_id == want[i][0])
+				assert_int_equal(view_rec_role(rec), want[i][1]);
+		}
+	}
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static view_filter pidf(vf_kind k, uint64_t pid)
+{
+	view_filter f;
+	memset(&f, 0, sizeof f);
+	f.kind = k;
+	f.num = pid;
+	return f;
+}
+
+static void test_each_filter(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	view_filter f = pidf(VF_SRC_PID, 0x678);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "2,3");
+	view_filter_clear(v);
+	f = pidf(VF_TGT_PID, 0x1ac);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "1,3");
+	view_filter_clear(v);
+	f = pidf(VF_PID, 0x678);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "2,5,3");
+	view_filter_clear(v);
+	f = pidf(VF_CROSS, 0);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "2,5,3");
+	view_filter_clear(v);
+	memset(&f, 0, sizeof f);
+	f.kind = VF_USER;
+	f.domain = intern_find("OFFSEC", 6);
+	f.user = intern_find("alice", 5);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "2,6");
+	char label[64];
+	view_filter_label(&f, false, label, sizeof label);
+	assert_string_equal(label, "user=OFFSEC\\alice");
+	view_filter_clear(v);
+	/* Free text: case-insensitive, over every field, both number bases. */
+	memset(&f, 0, sizeof f);
+	f.kind = VF_TEXT;
+	strcpy(f.text, "CORP");
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "5");
+	view_filter_clear(v);
+	strcpy(f.text, "5960"); /* 0x1748 in decimal */
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "2");
+	view_filter_clear(v);
+	f.text[0] = '\0';
+	assert_int_equal(view_filter_push(v, &f), DW_USAGE);
+	assert_string_equal(records(v), "2,5,1,3,6");
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_filters_combine_and_pop(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	view_filter a = pidf(VF_PID, 0x1ac), b = pidf(VF_CROSS, 0);
+	assert_int_equal(view_filter_push(v, &a), DW_OK);
+	assert_string_equal(records(v), "5,1,3");
+	assert_int_equal(view_filter_push(v, &b), DW_OK);
+	assert_string_equal(records(v), "5,3");
+	assert_int_equal(view_filter_count(v), 2);
+	assert_int_equal(view_filter_get(v, 1)->kind, VF_CROSS);
+	assert_true(view_filter_pop(v));
+	assert_string_equal(records(v), "5,1,3");
+	assert_true(view_filter_pop(v));
+	assert_false(view_filter_pop(v));
+	assert_string_equal(records(v), "2,5,1,3,6");
+	/* Arrivals pass through the filters too. */
+	assert_int_equal(view_filter_push(v, &b), DW_OK);
+	spec s = { 7, 11, 0, NULL, NULL, 0x10, 0x20, 1, 2 };
+	push(r, &s);
+	s.record = 8, s.tgt_pid = 0x10;
+	push(r, &s);
+	assert_true(view_update(v, 0, NULL));
+	assert_string_equal(records(v), "2,5,3,7");
+	for (int i = 0; i < VIEW_FILTERS_MAX - 1; i++)
+		assert_int_equal(view_filter_push(v, &b), DW_OK);
+	assert_int_equal(view_filter_push(v, &b), DW_RANGE);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_filter_from_selection(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	view_select(v, 1); /* record 5: bob, 0x1ac -> 0x678 */
+	assert_int_equal(sel_record(v), 5);
+	view_filter f;
+	assert_int_equal(view_filter_from_sel(v, VF_SRC_PID, &f), DW_OK);
+	assert_int_equal(f.num, 0x1ac);
+	assert_int_equal(view_filter_from_sel(v, VF_TGT_PID, &f), DW_OK);
+	assert_int_equal(f.num, 0x678);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "5");
+	assert_int_equal(view_filter_from_sel(v, VF_USER, &f), DW_OK);
+	assert_string_equal(intern_str(f.user, NULL), "bob");
+	assert_int_equal(view_filter_from_sel(v, VF_CROSS, &f), DW_USAGE);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_sort_columns_stable_and_reverse(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	assert_int_equal(view_set_sort(v, VC_SRC_PID, false), DW_OK);
+	/* 0x4, 0x1ac twice, 0x678 twice: ties in arrival order. */
+	assert_string_equal(records(v), "6,1,5,2,3");
+	assert_int_equal(view_set_sort(v, VC_SRC_PID, true), DW_OK);
+	assert_string_equal(records(v), "3,2,5,1,6"); /* the exact reverse */
+	assert_int_equal(view_set_sort(v, VC_SUBJECT, false), DW_OK);
+	assert_string_equal(records(v), "5,1,3,2,6"); /* CORP\bob, OFFSEC\admmig, OFFSEC\alice */
+	assert_int_equal(view_set_sort(v, VC_TGT_HANDLE, false), DW_OK);
+	assert_string_equal(records(v), "3,5,1,6,2");
+	assert_int_equal(view_set_sort(v, VC_RECORD, true), DW_OK);
+	assert_string_equal(records(v), "6,5,3,2,1");
+	assert_int_equal(view_sort_col(v), VC_RECORD);
+	assert_true(view_sort_reverse(v));
+	assert_int_equal(view_set_sort(v, VC_COUNT, false), DW_USAGE);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+/* Arrivals merged one batch at a time give what a full sort gives. */
+static void test_arrivals_land_in_sort_order(void **state)
+{
+	(void)state;
+	ring *r = make_ring(64);
+	view *v = loaded(r, false);
+	assert_int_equal(view_set_sort(v, VC_TGT_PID, false), DW_OK);
+	for (unsigned i = 0; i < 30; i++) {
+		spec s = { 100 + i, i % 7, 0, NULL, NULL, i * 3 % 11, i * 5 % 13, i, i };
+		push(r, &s);
+		if (i % 4 == 0)
+			view_update(v, 0, NULL);
+	}
+	view_update(v, 0, NULL);
+	char merged[512];
+	strcpy(merged, records(v));
+	assert_int_equal(view_set_sort(v, VC_TIME, false), DW_OK);
+	assert_int_equal(view_set_sort(v, VC_TGT_PID, false), DW_OK);
+	assert_string_equal(records(v), merged);
+	for (size_t i = 1; i < view_count(v); i++)
+		assert_true(view_row(v, i - 1, NULL)->tgt_pid <= view_row(v, i, NULL)->tgt_pid);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_selection_stays_on_record(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false);
+	view_select(v, 2); /* record 1 */
+	assert_false(view_following(v));
+	assert_int_equal(sel_record(v), 1);
+	assert_int_equal(view_set_sort(v, VC_SRC_PID, true), DW_OK);
+	assert_int_equal(sel_record(v), 1);
+	spec s = { 7, 0, 0, NULL, NULL, 0x4, 0x4, 1, 1 };
+	push(r, &s);
+	assert_true(view_update(v, 0, NULL));
+	assert_int_equal(sel_record(v), 1);
+	assert_int_equal(view_unseen(v), 1);
+	/* Hidden by a filter: the selection goes where it would be, and comes
+	 * back when the filter goes. */
+	view_filter f = pidf(VF_SRC_PID, 0x678);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_int_equal(view_sel(v) < view_count(v), true);
+	view_filter_pop(v);
+	assert_int_equal(sel_record(v), 1);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_eviction(void **state)
+{
+	(void)state;
+	ring *r = make_ring(6); /* full */
+	view *v = loaded(r, false);
+	assert_int_equal(view_set_sort(v, VC_RECORD, false), DW_OK);
+	view_select(v, 1); /* record 2 */
+	assert_int_equal(sel_record(v), 2);
+	spec s = { 7, 20, 0, NULL, NULL, 0x10, 0x10, 1, 1 };
+	push(r, &s); /* evicts record 1 */
+	s.record = 8;
+	push(r, &s); /* evicts record 2 */
+	assert_true(view_update(v, 0, NULL));
+	assert_string_equal(records(v), "3,5,6,7,8");
+	assert_int_equal(sel_record(v), 3); /* where record 2 was */
+	view_stats st;
+	view_get_stats(v, &st);
+	assert_int_equal(st.evicted, 2);
+	assert_int_equal(st.shown, 5);
+	/* Events evicted before they were taken are skipped. */
+	for (unsigned i = 0; i < 10; i++) {
+		s.record = 9 + i;
+		push(r, &s);
+	}
+	assert_true(view_update(v, 0, NULL));
+	assert_string_equal(records(v), "13,14,15,16,17,18");
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_follow_and_freeze(void **state)
+{
+	(void)state;
+	ring *r = make_ring(64);
+	view *v = loaded(r, false);
+	assert_true(view_following(v));
+	assert_int_equal(sel_record(v), 6);
+	spec s = { 7, 30, 0, NULL, NULL, 0x10, 0x10, 1, 1 };
+	push(r, &s);
+	view_update(v, 0, NULL);
+	assert_int_equal(sel_record(v), 7);
+	view_move(v, -1);
+	assert_false(view_following(v));
+	assert_int_equal(sel_record(v), 6);
+	s.record = 8, s.time_s = 31;
+	push(r, &s);
+	s.record = 9, s.time_s = 32;
+	push(r, &s);
+	view_update(v, 0, NULL);
+	assert_int_equal(sel_record(v), 6);
+	assert_int_equal(view_unseen(v), 2);
+	view_set_follow(v, true);
+	assert_int_equal(sel_record(v), 9);
+	assert_int_equal(view_unseen(v), 0);
+	/* Reversed, the newest row is on top and following stays there. */
+	assert_int_equal(view_set_sort(v, VC_TIME, true), DW_OK);
+	assert_int_equal(view_sel(v), 0);
+	view_move(v, 1);
+	assert_false(view_following(v));
+	view_move(v, -1);
+	assert_true(view_following(v));
+	/* Frozen: nothing taken, nothing lost. */
+	view_set_frozen(v, true);
+	s.record = 10, s.time_s = 33;
+	push(r, &s);
+	assert_false(view_update(v, 0, NULL));
+	view_stats st;
+	view_get_stats(v, &st);
+	assert_int_equal(st.waiting, 1);
+	assert_int_equal(view_count(v), 8);
+	view_set_frozen(v, false);
+	assert_true(view_update(v, 0, NULL));
+	assert_int_equal(view_count(v), 9);
+	assert_int_equal(sel_record(v), 10);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_budget(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = view_create(r, true);
+	bool more;
+	assert_true(view_update(v, 4, &more));
+	assert_true(more);
+	assert_int_equal(view_count(v), 4);
+	view_update(v, 4, &more);
+	assert_false(more);
+	assert_int_equal(view_count(v), 6);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_search(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	view *v = loaded(r, false); /* 2,5,1,3,6 */
+	assert_int_equal(view_search(v, "alice", 0, 1), 0);
+	assert_int_equal(view_search(v, "alice", 1, 1), 4);
+	assert_int_equal(view_search(v, "ALICE", 3, -1), 0);
+	assert_int_equal(view_search(v, "bob", 4, 1), 1); /* wraps */
+	assert_int_equal(view_search(v, "nobody", 0, 1), SIZE_MAX);
+	assert_int_equal(view_search(v, "0x678", 2, 1), 3);
+	uint64_t seq;
+	view_row(v, 1, &seq);
+	assert_true(view_matches(v, seq, "corp"));
+	assert_false(view_matches(v, seq, "alice"));
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+/* Records whose fields are all cached match from the cache; others (extra
+ * fields, padded numbers, "-") from the event in the ring: same answers. */
+static void test_text_both_paths(void **state)
+{
+	(void)state;
+	ring *r = make_ring(16);
+	event_builder b;
+	event ev;
+	evb_init(&b);
+	b.ev.event_id = 4656;
+	b.ev.record_id = 7;
+	b.ev.filetime = T0 + 20 * 10000000ull;
+	b.ev.flags = EVENT_HAS_TIME;
+	add(&b, "SubjectUserName", "carol");
+	add(&b, "SubjectDomainName", "OFFSEC");
+	add(&b, "ObjectName", "\\Device\\HarddiskVolume2\\secret.txt");
+	add(&b, "HandleId", "0x00000000000001ac");
+	add(&b, "ProcessId", "-");
+	assert_int_equal(evb_finish(&b, &ev), DW_OK);
+	evb_free(&b);
+	ring_push(r, &ev, 1);
+	view *v = loaded(r, true); /* 4,2,5,1,3,6,7 */
+	const view_rec *rec = view_row(v, 6, NULL);
+	assert_int_equal(rec->record_id, 7);
+	assert_false(rec->ev_flags & VIEW_REC_COMPLETE);
+	assert_true(view_row(v, 1, NULL)->ev_flags & VIEW_REC_COMPLETE);
+	assert_int_equal(view_search(v, "SECRET.txt", 0, 1), 6);
+	assert_int_equal(view_search(v, "0x1ac", 6, 1), 6);        /* as shown */
+	assert_int_equal(view_search(v, "00000001ac", 0, 1), 6);   /* as logged */
+	assert_int_equal(view_search(v, "offsec\\carol", 0, 1), 6); /* DOMAIN\User */
+	assert_int_equal(view_search(v, "offsec\\alice", 0, 1), 1);
+	assert_int_equal(view_search(v, "5960", 0, 1), 1);         /* 0x1748 */
+	view_filter f;
+	memset(&f, 0, sizeof f);
+	f.kind = VF_TEXT;
+	strcpy(f.text, "harddisk");
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "7");
+	view_filter_clear(v);
+	strcpy(f.text, "FS01.");
+	assert_int_equal(view_filter_push(v, &f), DW_OK); /* the computer matches */
+	assert_string_equal(records(v), "4,2,5,1,3,6");
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_formatting(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_string_equal(view_fmt_num(0x1ac, NUM_OK, false, buf, sizeof buf), "0x1ac");
+	assert_string_equal(view_fmt_num(0x1ac, NUM_OK, true, buf, sizeof buf), "428");
+	assert_string_equal(view_fmt_num(0, NUM_DASH, false, buf, sizeof buf), "-");
+	assert_string_equal(view_fmt_num(0, NUM_BAD, false, buf, sizeof buf), "?");
+	assert_string_equal(view_fmt_num(0, NUM_MISSING, false, buf, sizeof buf), "");
+	assert_string_equal(view_fmt_time(T0 + 8425776, true, buf, sizeof buf),
+	                    "2021-10-08 12:57:12.842");
+	assert_string_equal(view_fmt_time(0, true, buf, sizeof buf), "");
+	assert_int_equal(view_col_find("src pid", 7), VC_SRC_PID);
+	assert_int_equal(view_col_find("TgtHandle", 9), VC_TGT_HANDLE);
+	assert_int_equal(view_col_find("nope", 4), -1);
+	assert_string_equal(view_col_name(VC_LOGON), "Logon ID");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mode_and_default_order),
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_each_filter),
+		cmocka_unit_test(test_filters_combine_and_pop),
+		cmocka_unit_test(test_filter_from_selection),
+		cmocka_unit_test(test_sort_columns_stable_and_reverse),
+		cmocka_unit_test(test_arrivals_land_in_sort_order),
+		cmocka_unit_test(test_selection_stays_on_record),
+		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_follow_and_freeze),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_text_both_paths),
+		cmocka_unit_test(test_formatting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
