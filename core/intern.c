@@ -48,17 +48,29 @@ static uint64_t hash_bytes(const char *s, size_t len)
 	return h ^ (h >> 29);
 }
 
-static const char *lookup_str(uint32_t id)
+/* Pages point at records: a 32-bit length, then the bytes and a NUL. */
+static const char *lookup_rec(uint32_t id)
 {
 	const char **page = atomic_load_explicit(&pages[id >> PAGE_BITS], memory_order_acquire);
 	return page ? page[id & (PAGE_SIZE - 1)] : NULL;
 }
 
-static size_t str_len(const char *p)
+static size_t rec_len(const char *rec)
 {
 	uint32_t len;
-	memcpy(&len, p - sizeof len, sizeof len);
+	memcpy(&len, rec, sizeof len);
 	return len;
+}
+
+static const char *rec_str(const char *rec)
+{
+	return rec + sizeof(uint32_t);
+}
+
+/* True if record rec holds exactly s[0..len). */
+static bool rec_equal(const char *rec, const char *s, size_t len)
+{
+	return rec_len(rec) == len && memcmp(rec_str(rec), s, len) == 0;
 }
 
 /* Lock held. Slot index holding s, or of the empty slot where it belongs. */
@@ -69,8 +81,7 @@ static size_t find_slot(const char *s, size_t len, uint64_t h)
 		uint32_t id = slots[i];
 		if (id == 0)
 			return i;
-		const char *p = lookup_str(id);
-		if (str_len(p) == len && memcmp(p, s, len) == 0)
+		if (rec_equal(lookup_rec(id), s, len))
 			return i;
 		i = (i + 1) & slot_mask;
 	}
@@ -91,9 +102,9 @@ static bool grow_slots(void)
 		uint32_t id = old[i];
 		if (!id)
 			continue;
-		const char *p = lookup_str(id);
-		size_t len = str_len(p);
-		slots[find_slot(p, len, hash_bytes(p, len))] = id;
+		const char *rec = lookup_rec(id);
+		size_t len = rec_len(rec);
+		slots[find_slot(rec_str(rec), len, hash_bytes(rec_str(rec), len))] = id;
 	}
 	free(old);
 	return true;
@@ -130,7 +141,7 @@ static uint32_t add_string(const char *s, size_t len)
 	memcpy(p + sizeof len32, s, len);
 	p[sizeof len32 + len] = '\0';
 	block_used += (need + 3) & ~(size_t)3; /* keep length prefixes aligned */
-	page[id & (PAGE_SIZE - 1)] = p + sizeof len32;
+	page[id & (PAGE_SIZE - 1)] = p;
 	next_id++;
 	return id;
 }
@@ -181,11 +192,8 @@ uint32_t intern_put(const char *s, size_t len)
 	pthread_once(&seed_once, seed);
 	uint64_t h = hash_bytes(s, len);
 	uint32_t *c = &cache[(h >> 20) & (CACHE_SIZE - 1)];
-	if (*c) {
-		const char *p = lookup_str(*c);
-		if (str_len(p) == len && memcmp(p, s, len) == 0)
-			return *c;
-	}
+	if (*c && rec_equal(lookup_rec(*c), s, len))
+		return *c;
 	pthread_mutex_lock(&lock);
 	uint32_t id = put_locked(s, len, true);
 	pthread_mutex_unlock(&lock);
@@ -208,15 +216,15 @@ uint32_t intern_find(const char *s, size_t len)
 const char *intern_str(uint32_t id, size_t *len)
 {
 	pthread_once(&seed_once, seed);
-	const char *p = id && id < (uint32_t)MAX_PAGES * PAGE_SIZE ? lookup_str(id) : NULL;
-	if (!p) {
+	const char *rec = id && id < (uint32_t)MAX_PAGES * PAGE_SIZE ? lookup_rec(id) : NULL;
+	if (!rec) {
 		if (len)
 			*len = 0;
 		return "";
 	}
 	if (len)
-		*len = str_len(p);
-	return p;
+		*len = rec_len(rec);
+	return rec_str(rec);
 }
 
 size_t intern_bytes(void)
