@@ -232,7 +232,7 @@ static int nonblocking_pipe(int fds[2])
 	return 0;
 }
 
-/* SIGINT/SIGTERM in --print: the handler only writes to this pipe. */
+/* SIGINT/SIGTERM/SIGHUP in --print: the handler only writes to this pipe. */
 static int stop_pipe[2] = {-1, -1};
 
 static void on_stop_signal(int sig)
@@ -252,6 +252,7 @@ static void print_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* A closed pipe (dupwatch --print | head) shows up as EPIPE from the
 	 * write, and dupwatch then ends quietly with status 0. */
 	signal(SIGPIPE, SIG_IGN);

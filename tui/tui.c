@@ -104,6 +104,7 @@ static void set_handlers(bool on)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* terminal gone: quit and clean up (the demo log) */
 	sigaction(SIGWINCH, &sa, NULL);
 	sigaction(SIGTSTP, &sa, NULL);
 }
