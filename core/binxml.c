@@ -59,7 +59,7 @@ typedef struct piece {
 	uint32_t off, len; /* literal text in bx->text */
 	uint16_t sub;      /* else this substitution */
 	uint8_t is_sub;
-	uint8_t ws;        /* literal holding CR, LF or TAB (see normalise()) */
+	uint8_t ws;        /* literal holding CR, LF or TAB: WS_ bits */
 } piece;
 
 typedef struct op {
@@ -212,11 +212,19 @@ static dw_status fail_type(binxml *bx, size_t off, uint8_t type)
 
 /* ---- text ---- */
 
+/* What normalise() has to change: CR anywhere, TAB and LF in attributes. */
+enum { WS_CR = 1, WS_TABLF = 2 };
+
+static bool needs_normalising(unsigned ws, bool attr)
+{
+	return (ws & WS_CR) || (attr && ws);
+}
+
 /* Appends n UTF-16LE code units at p as UTF-8, up to the first NUL (as
  * libevtx does). DW_FORMAT for characters an XML parser refuses (libevtx
- * writes them raw, so the reference path fails on them too). Sets *cr when
- * the text holds CR, TAB or LF (see normalise()). */
-static dw_status put_utf16(sbuf *o, const uint8_t *p, size_t n, bool *cr)
+ * writes them raw, so the reference path fails on them too). Adds to *ws
+ * what normalise() will have to change: WS_CR, WS_TABLF. */
+static dw_status put_utf16(sbuf *o, const uint8_t *p, size_t n, unsigned *ws)
 {
 	if (!sb_reserve(o, n * 3))
 		return DW_NOMEM;
@@ -249,7 +257,7 @@ static dw_status put_utf16(sbuf *o, const uint8_t *p, size_t n, bool *cr)
 				break;
 			if (u != '\t' && u != '\n' && u != '\r')
 				return DW_FORMAT;
-			*cr = true;
+			*ws |= u == '\r' ? WS_CR : WS_TABLF;
 			*d++ = (char)u;
 		} else if (u < 0x800) {
 			*d++ = (char)(0xc0 | u >> 6);
@@ -330,10 +338,10 @@ static size_t read_name(binxml *bx, size_t off, size_t limit, uint32_t *toff,
 	size_t n = rd16(bx->c + off + 6);
 	if (n == 0 || off + 10 + 2 * n > limit)
 		return 0;
-	bool cr = false;
+	unsigned ws = 0;
 	size_t from = bx->text.len;
 	if (plan_bytes(bx) + n * 3 > BINXML_MAX_PLAN_BYTES ||
-	    put_utf16(&bx->text, bx->c + off + 8, n, &cr) != DW_OK || cr ||
+	    put_utf16(&bx->text, bx->c + off + 8, n, &ws) != DW_OK || ws ||
 	    bx->text.len - from != n /* names are plain ASCII here */)
 		return 0;
 	*toff = (uint32_t)from;
@@ -478,12 +486,12 @@ static size_t literal(comp *cp, size_t p, size_t end, bool keep)
 	if (p + 4 + 2 * n > end)
 		return 0;
 	if (keep) {
-		bool cr = false;
+		unsigned ws = 0;
 		size_t from = bx->text.len;
 		if (plan_bytes(bx) + n * 3 > BINXML_MAX_PLAN_BYTES ||
-		    put_utf16(&bx->text, bx->c + p + 4, n, &cr) != DW_OK)
+		    put_utf16(&bx->text, bx->c + p + 4, n, &ws) != DW_OK)
 			return 0;
-		piece pc = { (uint32_t)from, (uint32_t)(bx->text.len - from), 0, 0, cr };
+		piece pc = { (uint32_t)from, (uint32_t)(bx->text.len - from), 0, 0, (uint8_t)ws };
 		if (!add_piece(cp, pc))
 			return 0;
 	}
@@ -673,7 +681,8 @@ static dw_status c_element(comp *cp, size_t p, size_t end, int ctx,
 	if (r.target != TG_NONE) {
 		op o = field;
 		const piece *np = o.n_name == 1 ? &bx->pieces[o.name] : NULL;
-		if (r.target != TG_HDR && np && !np->is_sub && !np->ws)
+		/* longer names evb_add() keeps inline: so do we */
+		if (r.target != TG_HDR && np && !np->is_sub && !np->ws && np->len <= 64)
 			o.name_id = intern_put(bx->text.p + np->off, np->len);
 		if (r.target == TG_HDR) {
 			o.kind = OP_HDR;
@@ -813,7 +822,7 @@ static bool known_type(uint8_t t)
 
 /* Renders value v as libevtx writes it in XML. DW_FORMAT for what the fast
  * path cannot render identically. */
-static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
+static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 {
 	const uint8_t *p = bx->c + v->off;
 	if (!sb_reserve(o, 64))
@@ -822,7 +831,7 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
 	case V_NULL:
 		return DW_OK;
 	case V_STRING:
-		if (put_utf16(o, p, v->size / 2, cr) == DW_OK)
+		if (put_utf16(o, p, v->size / 2, ws) == DW_OK)
 			return DW_OK;
 		return fail(bx, DW_FORMAT, v->off, "text with a control character or a "
 		            "character outside the BMP is left to libevtx");
@@ -839,14 +848,40 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
 		put_dec_raw(o, rd64(p));
 		return DW_OK;
 	case V_INT8: case V_INT16: case V_INT32: case V_INT64: {
-		int64_t s = v->type == V_INT8    ? (int8_t)p[0]
-		            : v->type == V_INT16 ? (int16_t)rd16(p)
-		            : v->type == V_INT32 ? (int32_t)rd32(p)
-		                                 : (int64_t)rd64(p);
-		if (s < 0)
+		/* libevtx 20181227 writes a negative number as "-" and the
+		 * bits below the sign (all of them when those are 0): -5 in an
+		 * Int8 (0xfb) reads "-123", -128 (0x80) reads "-128" */
+		unsigned bits = v->type == V_INT8 ? 8 : v->type == V_INT16 ? 16
+		                : v->type == V_INT32 ? 32 : 64;
+		uint64_t x = bits == 8 ? p[0] : bits == 16 ? rd16(p) : bits == 32 ? rd32(p) : rd64(p);
+		uint64_t sign = 1ull << (bits - 1);
+		if (x & sign) {
 			o->p[o->len++] = '-';
-		put_dec_raw(o, s < 0 ? 0 - (uint64_t)s : (uint64_t)s);
+			x &= sign - 1;
+			if (x == 0)
+				x = sign;
+		}
+		put_dec_raw(o, x);
 		return DW_OK;
+	}
+	case V_SIZE: /* decimal, as 4 or 8 bytes */
+		put_dec_raw(o, v->size == 4 ? rd32(p) : rd64(p));
+		return DW_OK;
+	case V_BOOL:
+		if (rd32(p) > 1)
+			return fail_type(bx, v->off, v->type);
+		return put_str(o, rd32(p) ? "true" : "false", rd32(p) ? 4 : 5);
+	case V_SYSTIME: {
+		/* year, month, weekday, day, hour, minute, second, ms */
+		unsigned y = rd16(p), mo = rd16(p + 2), d = rd16(p + 6), h = rd16(p + 8),
+		         mi = rd16(p + 10), se = rd16(p + 12), ms = rd16(p + 14);
+		if (y < 1601 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+		    h > 23 || mi > 59 || se > 59 || ms > 999)
+			return fail_type(bx, v->off, v->type);
+		char t[40];
+		int len = snprintf(t, sizeof t, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", y, mo,
+		                   d, h, mi, se, ms);
+		return put_str(o, t, (size_t)len);
 	}
 	case V_HEX32:
 		o->p[o->len++] = '0';
@@ -885,6 +920,12 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
 		o->len += 30;
 		return DW_OK;
 	}
+	case V_BINARY:
+		if (!sb_reserve(o, 2 * (size_t)v->size))
+			return DW_NOMEM;
+		for (uint32_t i = 0; i < v->size; i++)
+			put_hex_raw(o, p[i], 2, true);
+		return DW_OK;
 	case V_SID: {
 		/* revision, sub-authority count, 48-bit big-endian authority,
 		 * 32-bit sub-authorities */
@@ -893,8 +934,8 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
 		uint64_t auth = 0;
 		for (int i = 2; i < 8; i++)
 			auth = auth << 8 | p[i];
-		if (auth >> 32)
-			return DW_FORMAT;
+		if (auth >> 32) /* libevtx keeps only its low 32 bits */
+			return fail_type(bx, v->off, v->type);
 		if (!sb_reserve(o, 24 + 11u * p[1]))
 			return DW_NOMEM;
 		o->p[o->len++] = 'S';
@@ -917,7 +958,7 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
 static dw_status render_pieces(binxml *bx, uint32_t first, uint32_t n, const val *v,
                                uint32_t nv, bool attr, sbuf *o)
 {
-	bool cr = false;
+	unsigned ws = 0;
 	o->len = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const piece *pc = &bx->pieces[first + i];
@@ -925,11 +966,11 @@ static dw_status render_pieces(binxml *bx, uint32_t first, uint32_t n, const val
 		dw_status st;
 		if (!pc->is_sub) {
 			st = pc->len ? put_str(o, bx->text.p + pc->off, pc->len) : DW_OK;
-			cr = cr || pc->ws;
+			ws |= pc->ws;
 		} else if (pc->sub >= nv) {
 			st = DW_CORRUPT;
 		} else {
-			st = render(bx, &v[pc->sub], o, &cr);
+			st = render(bx, &v[pc->sub], o, &ws);
 		}
 		if (st != DW_OK)
 			return st;
@@ -944,7 +985,7 @@ static dw_status render_pieces(binxml *bx, uint32_t first, uint32_t n, const val
 	}
 	if (attr && o->len && memchr(o->p, '"', o->len))
 		return DW_FORMAT; /* how libevtx quotes it is not known */
-	if (cr)
+	if (needs_normalising(ws, attr))
 		normalise(o, 0, attr);
 	return DW_OK;
 }
@@ -1105,13 +1146,13 @@ static dw_status field_add(binxml *bx, const op *o, const val *v, uint32_t n,
 		return st;
 	}
 	if (item) {
-		bool cr = false;
+		unsigned ws = 0;
 		bx->vbuf.len = 0;
-		if ((st = render(bx, item, &bx->vbuf, &cr)) != DW_OK)
+		if ((st = render(bx, item, &bx->vbuf, &ws)) != DW_OK)
 			return st;
 		if (bx->vbuf.len == 1 && bx->vbuf.p[0] == '\n')
 			bx->vbuf.len = 0; /* as for a single value: see render_pieces() */
-		if (cr)
+		if (needs_normalising(ws, false))
 			normalise(&bx->vbuf, 0, false);
 	} else if ((st = render_pieces(bx, o->val, o->n_val, v, n, false, &bx->vbuf)) != DW_OK) {
 		return st;
@@ -1124,358 +1165,32 @@ static dw_status field_add(binxml *bx, const op *o, const val *v, uint32_t n,
 	               bx->vbuf.p ? bx->vbuf.p : "", bx->vbuf.len);
 }
 
-/* A field, or - when its value is a string array and nothing else - one
- * field per string: libevtx repeats the element for each. */
+/* A field, or - when its value is an array and nothing else - one field
+ * per item: libevtx repeats the element for each. */
 static dw_status field(binxml *bx, const op *o, const val *v, uint32_t n)
 {
 	const piece *vp = o->n_val == 1 ? &bx->pieces[o->val] : NULL;
-	if (!vp || !vp->is_sub || vp->sub >= n || v[vp->sub].type != (V_ARRAY | V_STRING))
+	if (!vp || !vp->is_sub || vp->sub >= n || !(v[vp->sub].type & V_ARRAY))
 		return field_add(bx, o, v, n, NULL);
 	const val *a = &v[vp->sub];
-	if (a->size == 0 || a->size % 2)
-		return fail(bx, DW_FORMAT, a->off, "empty or odd-sized string array");
+	uint8_t type = a->type & ~V_ARRAY;
+	size_t fs = type == V_STRING ? 2 : fixed_size(type);
+	if (a->size == 0 || fs == 0 || a->size % fs)
+		return fail(bx, DW_FORMAT, a->off, "an array the fast path does not split");
 	const uint8_t *p = bx->c + a->off;
 	for (size_t off = 0; off < a->size;) {
-		size_t e = off;
-		while (e < a->size && (p[e] | p[e + 1]))
-			e += 2;
-		val item = { a->off + (uint32_t)off, (uint32_t)(e - off), V_STRING };
+		size_t e = off + fs;
+		if (type == V_STRING) { /* strings end with a NUL */
+			for (e = off; e < a->size && (p[e] | p[e + 1]); e += 2)
+				;
+		}
+		val item = { a->off + (uint32_t)off, (uint32_t)(e - off), type };
 		dw_status st = field_add(bx, o, v, n, &item);
 		if (st != DW_OK)
 			return st;
-		off = e + 2; /* past the NUL that ends each string */
+		off = type == V_STRING ? e + 2 : e;
 	}
 	return DW_OK;
-}
-
-static dw_status run(binxml *bx, const plan *pl, const val *v, uint32_t n,
-                     unsigned level);
-static dw_status fragment(binxml *bx, size_t p, size_t end, int ctx, const val *v,
-                          uint32_t n, unsigned level, size_t *next);
-
-static size_t fixed_size(uint8_t t)
-{
-	switch (t) {
-	case V_INT8: case V_UINT8:
-		return 1;
-	case V_INT16: case V_UINT16:
-		return 2;
-	case V_INT32: case V_UINT32: case V_HEX32: case V_REAL32: case V_BOOL:
-		return 4;
-	case V_INT64: case V_UINT64: case V_HEX64: case V_REAL64: case V_FILETIME:
-		return 8;
-	case V_GUID: case V_SYSTIME:
-		return 16;
-	default:
-		return 0;
-	}
-}
-
-static bool known_type(uint8_t t)
-{
-	return (t & ~V_ARRAY) <= V_HEX64 || t == V_BINXML;
-}
-
-/* Renders value v as libevtx writes it in XML. DW_FORMAT for what the fast
- * path cannot render identically. */
-static dw_status render(binxml *bx, const val *v, sbuf *o, bool *cr)
-{
-	const uint8_t *p = bx->c + v->off;
-	if (!sb_reserve(o, 64))
-		return DW_NOMEM;
-	switch (v->type) {
-	case V_NULL:
-		return DW_OK;
-	case V_STRING:
-		if (put_utf16(o, p, v->size / 2, cr) == DW_OK)
-			return DW_OK;
-		return fail(bx, DW_FORMAT, v->off, "text with a control character or a "
-		            "character outside the BMP is left to libevtx");
-	case V_UINT8:
-		put_dec_raw(o, p[0]);
-		return DW_OK;
-	case V_UINT16:
-		put_dec_raw(o, rd16(p));
-		return DW_OK;
-	case V_UINT32:
-		put_dec_raw(o, rd32(p));
-		return DW_OK;
-	case V_UINT64:
-		put_dec_raw(o, rd64(p));
-		return DW_OK;
-	case V_INT8: case V_INT16: case V_INT32: case V_INT64: {
-		int64_t s = v->type == V_INT8    ? (int8_t)p[0]
-		            : v->type == V_INT16 ? (int16_t)rd16(p)
-		            : v->type == V_INT32 ? (int32_t)rd32(p)
-		                                 : (int64_t)rd64(p);
-		if (s < 0)
-			o->p[o->len++] = '-';
-		put_dec_raw(o, s < 0 ? 0 - (uint64_t)s : (uint64_t)s);
-		return DW_OK;
-	}
-	case V_HEX32:
-		o->p[o->len++] = '0';
-		o->p[o->len++] = 'x';
-		put_hex_raw(o, rd32(p), 8, false);
-		return DW_OK;
-	case V_HEX64:
-		o->p[o->len++] = '0';
-		o->p[o->len++] = 'x';
-		put_hex_raw(o, rd64(p), 16, false);
-		return DW_OK;
-	case V_GUID:
-		o->p[o->len++] = '{';
-		put_hex_raw(o, rd32(p), 8, true);
-		o->p[o->len++] = '-';
-		put_hex_raw(o, rd16(p + 4), 4, true);
-		o->p[o->len++] = '-';
-		put_hex_raw(o, rd16(p + 6), 4, true);
-		o->p[o->len++] = '-';
-		for (int i = 8; i < 16; i++) {
-			if (i == 10)
-				o->p[o->len++] = '-';
-			put_hex_raw(o, p[i], 2, true);
-		}
-		o->p[o->len++] = '}';
-		return DW_OK;
-	case V_FILETIME: {
-		char t[40];
-		event_time_utc(rd64(p), t, sizeof t);
-		size_t n = strlen(t);
-		/* libevtx writes nanoseconds: the 7 digits, then "00" */
-		if (n != 28 || t[0] == '-')
-			return DW_FORMAT;
-		memcpy(o->p + o->len, t, 27);
-		memcpy(o->p + o->len + 27, "00Z", 3);
-		o->len += 30;
-		return DW_OK;
-	}
-	case V_SID: {
-		/* revision, sub-authority count, 48-bit big-endian authority,
-		 * 32-bit sub-authorities */
-		if (v->size < 8 || v->size != 8 + 4u * p[1])
-			return DW_CORRUPT;
-		uint64_t auth = 0;
-		for (int i = 2; i < 8; i++)
-			auth = auth << 8 | p[i];
-		if (auth >> 32)
-			return DW_FORMAT;
-		if (!sb_reserve(o, 24 + 11u * p[1]))
-			return DW_NOMEM;
-		o->p[o->len++] = 'S';
-		o->p[o->len++] = '-';
-		put_dec_raw(o, p[0]);
-		o->p[o->len++] = '-';
-		put_dec_raw(o, auth);
-		for (unsigned i = 0; i < p[1]; i++) {
-			o->p[o->len++] = '-';
-			put_dec_raw(o, rd32(p + 8 + 4 * i));
-		}
-		return DW_OK;
-	}
-	default:
-		return fail_type(bx, v->off, v->type);
-	}
-}
-
-/* Renders the pieces [first, first+n) of a plan into o. */
-static dw_status render_pieces(binxml *bx, uint32_t first, uint32_t n, const val *v,
-                               uint32_t nv, bool attr, sbuf *o)
-{
-	bool cr = false;
-	o->len = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		const piece *pc = &bx->pieces[first + i];
-		size_t from = o->len;
-		dw_status st;
-		if (!pc->is_sub) {
-			st = pc->len ? put_str(o, bx->text.p + pc->off, pc->len) : DW_OK;
-			cr = cr || pc->ws;
-		} else if (pc->sub >= nv) {
-			st = DW_CORRUPT;
-		} else {
-			st = render(bx, &v[pc->sub], o, &cr);
-		}
-		if (st != DW_OK)
-			return st;
-		/* libevtx writes a value that is exactly one LF as an empty
-		 * element; what it does with one among others is not known */
-		if (o->len - from == 1 && o->p[from] == '\n') {
-			if (n != 1)
-				return fail(bx, DW_FORMAT, pc->is_sub ? v[pc->sub].off : 0,
-				            "a lone line feed among other text");
-			o->len = 0;
-		}
-	}
-	if (attr && o->len && memchr(o->p, '"', o->len))
-		return DW_FORMAT; /* how libevtx quotes it is not known */
-	if (cr)
-		normalise(o, 0, attr);
-	return DW_OK;
-}
-
-enum { HV_ABSENT, HV_OK, HV_BAD };
-
-static uint32_t cached_intern(binxml *bx, uint8_t slot, const char *s, size_t len)
-{
-	struct icache *c = &bx->icache[slot == H_PROVIDER ? 0 : slot == H_CHANNEL ? 1 : 2];
-	if (c->id && c->len == len && memcmp(c->s, s, len) == 0)
-		return c->id;
-	uint32_t id = intern_put(s, len);
-	if (id && len <= sizeof c->s) {
-		memcpy(c->s, s, len);
-		c->len = len;
-		c->id = id;
-	}
-	return id;
-}
-
-#define FT_YEAR_10000 2650467744000000000ull /* libevtx writes 4-digit years */
-
-/* A header item straight from a typed value, without text: the same result
- * as set_header() on the rendered text. false when that needs the text. */
-static bool set_header_typed(binxml *bx, uint8_t slot, const val *v)
-{
-	const uint8_t *p = bx->c + v->off;
-	uint64_t x;
-	switch (v->type) {
-	case V_UINT8:
-		x = p[0];
-		break;
-	case V_UINT16:
-		x = rd16(p);
-		break;
-	case V_UINT32:
-		x = rd32(p);
-		break;
-	case V_UINT64:
-		x = rd64(p);
-		break;
-	case V_FILETIME:
-		if (slot != H_TIME || rd64(p) >= FT_YEAR_10000)
-			return false;
-		bx->b->ev.filetime = rd64(p);
-		bx->b->ev.flags |= EVENT_HAS_TIME;
-		bx->hdr_set[slot] = true;
-		return true;
-	default:
-		return false;
-	}
-	switch (slot) {
-	case H_EVENT_ID:
-		if (x > UINT32_MAX)
-			return false;
-		bx->b->ev.event_id = (uint32_t)x;
-		break;
-	case H_RECORD_ID:
-		bx->b->ev.record_id = x;
-		break;
-	case H_PID:
-	case H_TID:
-		if (x > UINT32_MAX)
-			return false;
-		*(slot == H_PID ? &bx->pid : &bx->tid) = (uint32_t)x;
-		*(slot == H_PID ? &bx->pid_st : &bx->tid_st) = HV_OK;
-		break;
-	default:
-		return false;
-	}
-	bx->hdr_set[slot] = true;
-	return true;
-}
-
-/* A header item from its text, as xmlev_doc_parse() reads it from the XML:
- * a bad EventID or EventRecordID fails the record there, a bad time or
- * process id is left out. */
-static dw_status set_header(binxml *bx, uint8_t slot, const sbuf *t)
-{
-	event *ev = &bx->b->ev;
-	const char *s = t->p ? t->p : "";
-	size_t len = t->len;
-	dw_num num;
-	switch (slot) {
-	case H_CHANNEL:
-	case H_COMPUTER:
-		while (len && (*s == ' ' || *s == '\t' || *s == '\n'))
-			s++, len--;
-		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n'))
-			len--;
-		*(slot == H_CHANNEL ? &ev->channel : &ev->computer) = cached_intern(bx, slot, s, len);
-		break;
-	case H_PROVIDER:
-		ev->provider = cached_intern(bx, slot, s, len);
-		break;
-	case H_TIME:
-		if (event_time_parse(s, len, &ev->filetime))
-			ev->flags |= EVENT_HAS_TIME;
-		break;
-	case H_PID:
-	case H_TID:
-		num = num_parse(s, len);
-		if (num.st == NUM_OK && num.v <= UINT32_MAX) {
-			*(slot == H_PID ? &bx->pid : &bx->tid) = (uint32_t)num.v;
-			*(slot == H_PID ? &bx->pid_st : &bx->tid_st) = HV_OK;
-		} else {
-			*(slot == H_PID ? &bx->pid_st : &bx->tid_st) = HV_BAD;
-		}
-		break;
-	default: /* H_EVENT_ID, H_RECORD_ID */
-		num = num_parse(s, len);
-		if (num.st != NUM_OK || (slot == H_EVENT_ID && num.v > UINT32_MAX))
-			return DW_FORMAT;
-		if (slot == H_EVENT_ID)
-			ev->event_id = (uint32_t)num.v;
-		else
-			ev->record_id = num.v;
-		break;
-	}
-	bx->hdr_set[slot] = true;
-	return DW_OK;
-}
-
-static void mark(binxml *bx, uint8_t what)
-{
-	if (what == H_PID) { /* end of <Execution>'s attributes */
-		if (bx->pid_st == HV_OK && bx->tid_st != HV_BAD) {
-			bx->b->ev.exec_pid = bx->pid;
-			bx->b->ev.exec_tid = bx->tid_st == HV_OK ? bx->tid : 0;
-			bx->b->ev.flags |= EVENT_HAS_PID;
-		}
-		bx->pid_st = bx->tid_st = HV_ABSENT;
-	} else {
-		bx->hdr_set[what] = true;
-	}
-}
-
-/* An EventData or UserData field. */
-static dw_status field(binxml *bx, const op *o, const val *v, uint32_t n)
-{
-	dw_status st;
-	if (o->flags & FL_DATA)
-		bx->n_data++;
-	const piece *pc = o->n_name ? &bx->pieces[o->name] : NULL;
-	if (o->name_id) {
-		/* interned when compiled */
-	} else if (!pc || (pc->is_sub && pc->sub < n && v[pc->sub].type == V_NULL)) {
-		/* <Data> without a Name: xmlev calls it %N, N counting <Data> */
-		bx->nbuf.len = 0;
-		if (!sb_reserve(&bx->nbuf, 16))
-			return DW_NOMEM;
-		bx->nbuf.p[bx->nbuf.len++] = '%';
-		put_dec_raw(&bx->nbuf, bx->n_data);
-	} else if ((st = render_pieces(bx, o->name, o->n_name, v, n,
-	                               o->flags & FL_ATTR_NAME, &bx->nbuf)) != DW_OK) {
-		return st;
-	}
-	st = render_pieces(bx, o->val, o->n_val, v, n, false, &bx->vbuf);
-	if (st != DW_OK)
-		return st;
-	if (o->flags & FL_USERDATA)
-		bx->b->ev.flags |= EVENT_USERDATA;
-	if (o->name_id)
-		return evb_add_id(bx->b, o->name_id, bx->vbuf.p ? bx->vbuf.p : "", bx->vbuf.len);
-	return evb_add(bx->b, bx->nbuf.p ? bx->nbuf.p : "", bx->nbuf.len,
-	               bx->vbuf.p ? bx->vbuf.p : "", bx->vbuf.len);
 }
 
 static dw_status run(binxml *bx, const plan *pl, const val *v, uint32_t n,

@@ -126,8 +126,8 @@ static const char *const file_names[] = {
 static const char *const key_names[] = {
 	"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\Spooler",
 	"\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Print\\Printers",
-	"\\REGISTRY\\USER\\S-1-5-21-3623811015-3361044348-30300820-1104\\Software\\Microsoft\\Windows"
-	"\\CurrentVersion\\Run",
+	("\\REGISTRY\\USER\\S-1-5-21-3623811015-3361044348-30300820-1104\\Software\\Microsoft"
+	 "\\Windows\\CurrentVersion\\Run"),
 	"\\REGISTRY\\MACHINE\\SECURITY\\Policy\\Secrets",
 };
 static const char *const event_names[] = {
@@ -165,7 +165,8 @@ typedef struct dobj { /* what a 4656 opens */
 typedef struct dgen {
 	uint64_t rng;
 	uint64_t ft;
-	bool realtime;
+	bool realtime; /* stamp events with the clock ... */
+	bool backlog;  /* ... except the initial batch, spread over the past */
 	dproc procs[MAXPROC]; /* procs[0] is System */
 	unsigned np;
 	unsigned booted;
@@ -279,11 +280,16 @@ static void ev_begin(dgen *g, devent *e, uint16_t id, uint8_t version, uint16_t 
                      const dproc *subject)
 {
 	memset(e, 0, sizeof *e);
+	/* a few events a second, sometimes a burst */
+	uint64_t step = rndn(g, 10) == 0 ? 1 + rndn(g, 20000) : 1 + rndn(g, 6 * FT_SECOND / 10);
 	if (g->realtime) {
 		uint64_t now = now_filetime();
-		g->ft = now > g->ft ? now : g->ft + 1;
-	} else { /* a few events a second, sometimes a burst */
-		g->ft += rndn(g, 10) == 0 ? 1 + rndn(g, 20000) : 1 + rndn(g, 6 * FT_SECOND / 10);
+		if (g->backlog)
+			g->ft = g->ft + step < now ? g->ft + step : now;
+		else
+			g->ft = now > g->ft ? now : g->ft + 1;
+	} else {
+		g->ft += step;
 	}
 	e->r.event_id = id;
 	e->r.version = version;
@@ -411,12 +417,15 @@ static void ev_4689(dgen *g, devent *e, const dproc *p)
 
 /* ---- the simulation ---- */
 
-static void gen_init(dgen *g, uint64_t seed, bool realtime)
+/* backlog: events to spread over the recent past before real time (the
+ * initial batch of a live demo). */
+static void gen_init(dgen *g, uint64_t seed, bool realtime, unsigned backlog)
 {
 	memset(g, 0, sizeof *g);
 	g->rng = seed;
 	g->realtime = realtime;
-	g->ft = FT_FAST_BASE;
+	g->backlog = realtime && backlog;
+	g->ft = realtime ? now_filetime() - (uint64_t)backlog * (3 * FT_SECOND / 10) : FT_FAST_BASE;
 	g->procs[0] = (dproc){ .pid = 4, .user = U_SYSTEM, .core = true, .image = "System",
 		               .next_handle = 0x200 };
 	g->np = 1;
@@ -649,9 +658,10 @@ dw_status demo_start(demo **out, const demo_opts *o, dw_err *err)
 	close(fd);
 	evtxw_opts wo = { .n_chunks = d->o.n_chunks, .first_id = 1, .wrap = true };
 	st = evtxw_create(&d->w, d->path, &wo, err);
-	gen_init(&d->g, d->o.seed ? d->o.seed : clock_seed(), !d->o.fast);
+	gen_init(&d->g, d->o.seed ? d->o.seed : clock_seed(), !d->o.fast, d->o.initial);
 	if (st == DW_OK)
 		st = write_events(d, d->o.initial, err);
+	d->g.backlog = false;
 	if (st == DW_OK && pthread_create(&d->thread, NULL, demo_run, d) != 0)
 		st = dw_err_set(err, DW_NOMEM, "demo: cannot start the writer thread");
 	if (st != DW_OK) {
@@ -715,7 +725,7 @@ dw_status demo_write_log(const char *path, uint64_t seed, uint64_t n_events,
 	                      : dw_err_set(err, DW_NOMEM, "%s: out of memory", path);
 
 	if (st == DW_OK) {
-		gen_init(g, seed ? seed : clock_seed(), false);
+		gen_init(g, seed ? seed : clock_seed(), false, 0);
 		while (!n_events || n < n_events) {
 			gen_next(g, e);
 			st = evtxw_append(w, &e->r, NULL, &local);

@@ -23,7 +23,8 @@
 typedef struct demo_opts {
 	uint64_t seed;       /* 0: a seed from the clock */
 	bool fast;           /* no pacing, simulated clock (fixtures, benchmarks) */
-	unsigned initial;    /* events written before demo_start() returns; 0: 150 */
+	unsigned initial;    /* events written before demo_start() returns, stamped
+	                        over the last minute or so; 0: 150 */
 	double rate;         /* paced mean events per second; 0: 3 */
 	uint32_t n_chunks;   /* preallocated 64 KiB chunks, the log wraps; 0: 64 */
 	uint64_t max_events; /* stop writing after this many; 0: until demo_stop()

@@ -955,12 +955,26 @@ dw_status evtxw_create(evtxw **out, const char *path, const evtxw_opts *o, dw_er
 	return DW_OK;
 }
 
+/* Index of the first field without a name (names cannot be empty in
+ * XML), or n_fields. */
+static size_t unnamed_field(const evtxw_record *r)
+{
+	size_t i = 0;
+	while (i < r->n_fields && r->fields[i].name && *r->fields[i].name)
+		i++;
+	return i;
+}
+
 dw_status evtxw_append(evtxw *w, const evtxw_record *r, uint64_t *id, dw_err *err)
 {
 	uint32_t size = 0, slot = 0;
 	const char *bad;
 	enc_res res;
 
+	size_t unnamed = unnamed_field(r);
+	if (unnamed < r->n_fields)
+		return dw_err_set(err, DW_USAGE, "%s: record %" PRIu64 ": field %zu has no name",
+		                  w->path, w->next_id, unnamed);
 	if (w->nrec == 0 && !next_slot(w, &slot)) {
 		w->full = true;
 		return dw_err_set(err, DW_RANGE, "%s: log full (%" PRIu32 " chunks, no wrap)",
@@ -1012,6 +1026,8 @@ uint32_t evtxw_measure(evtxw *w, const evtxw_record *r)
 {
 	uint32_t size;
 	const char *bad;
+	if (unnamed_field(r) < r->n_fields)
+		return 0;
 	return encode(w, r, w->next_id, false, &size, &bad) == ENC_OK ? size : 0;
 }
 

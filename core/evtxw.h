@@ -102,11 +102,13 @@ dw_status evtxw_create(evtxw **out, const char *path, const evtxw_opts *o,
  * id is not NULL). Starts a new chunk when the current one is full (writing
  * the full one to the file), reusing the oldest with opts.wrap. DW_RANGE: the
  * record cannot fit in an empty chunk, or the log is full (no wrap);
- * DW_USAGE: a malformed SID/GUID text; DW_WRITE. On error nothing changed. */
+ * DW_USAGE: a field without a name, a malformed SID/GUID text or a number
+ * too large for its type; DW_WRITE. On error no record is added. */
 dw_status evtxw_append(evtxw *w, const evtxw_record *r, uint64_t *id, dw_err *err);
 
 /* Bytes the record would take in the current chunk (templates and names it
- * would add included), or 0 when it does not fit there. Changes nothing. */
+ * would add included), or 0 when it does not fit there or is invalid.
+ * Changes nothing. */
 uint32_t evtxw_measure(evtxw *w, const evtxw_record *r);
 
 /* Free bytes left in the current chunk (0 before the first record). */

@@ -29,6 +29,8 @@ struct exporter {
 	unsigned ncells;    /* cells in the current CSV/TSV row */
 	unsigned long long count;
 	int err_no;         /* first write error */
+	bool started;       /* the header (CSV/TSV) or "[" (JSON) is out */
+	bool corr_cols;     /* CSV/TSV: the header has the correlation columns */
 	bool finished;      /* the trailer is written */
 };
 
@@ -172,14 +174,32 @@ static void json_side(sbuf *b, const exporter *x, const event *ev, bool target,
 	sbuf_add(b, "}", 1);
 }
 
-/* The correlation's object, or all unknown. */
-static void corr_object(const exporter *x, const event *ev, dw_str *type,
+/* The correlation's object, or all unknown (false). */
+static bool corr_object(const exporter *x, const event *ev, dw_str *type,
                         dw_str *name, dw_num *access)
 {
 	*type = *name = (dw_str){NULL, 0};
 	*access = (dw_num){0, NUM_MISSING};
-	if (x->o.corr && x->o.corr->object)
-		x->o.corr->object(x->o.corr->user, ev, type, name, access);
+	return x->o.corr && x->o.corr->object &&
+	       x->o.corr->object(x->o.corr->user, ev, type, name, access);
+}
+
+/* "object": null when nothing is known, else members null where unknown. */
+static void json_object(sbuf *b, const exporter *x, const event *ev)
+{
+	dw_str type, name;
+	dw_num access;
+	if (!corr_object(x, ev, &type, &name, &access)) {
+		sbuf_puts(b, ",\"object\":null");
+		return;
+	}
+	sbuf_puts(b, ",\"object\":{\"type\":");
+	json_dwstr(b, type);
+	sbuf_puts(b, ",\"name\":");
+	json_dwstr(b, name);
+	sbuf_puts(b, ",\"access\":");
+	json_hex(b, access);
+	sbuf_add(b, "}", 1);
 }
 
 static void json_data(sbuf *b, const event *ev)
@@ -229,18 +249,8 @@ static void json_event(exporter *x, const event *ev)
 		json_subject(b, &d.subject);
 		json_side(b, x, ev, false, d.src_handle, d.src_pid);
 		json_side(b, x, ev, true, d.tgt_handle, d.tgt_pid);
-		if (x->o.corr && x->o.corr->object) {
-			dw_str type, name;
-			dw_num access;
-			corr_object(x, ev, &type, &name, &access);
-			sbuf_puts(b, ",\"object\":{\"type\":");
-			json_dwstr(b, type);
-			sbuf_puts(b, ",\"name\":");
-			json_dwstr(b, name);
-			sbuf_puts(b, ",\"access\":");
-			json_hex(b, access);
-			sbuf_add(b, "}", 1);
-		}
+		if (x->o.corr && x->o.corr->object)
+			json_object(b, x, ev);
 	} else {
 		ev_subject s;
 		event_subject(ev, &s);
@@ -368,7 +378,7 @@ static void flat_header(exporter *x)
 	static const char *const all[] = {"provider", "channel", "marker", "data"};
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
 		cell_plain(x, base[i]);
-	for (size_t i = 0; x->o.corr && i < sizeof corr / sizeof corr[0]; i++)
+	for (size_t i = 0; x->corr_cols && i < sizeof corr / sizeof corr[0]; i++)
 		cell_plain(x, corr[i]);
 	for (size_t i = 0; x->o.all_events && i < sizeof all / sizeof all[0]; i++)
 		cell_plain(x, all[i]);
@@ -400,10 +410,10 @@ static void flat_event(exporter *x, const event *ev)
 	cell_num(x, d.tgt_pid, false);
 	cell_bool(x, ev->flags & EVENT_RECOVERED);
 	cell_bool(x, ev->flags & EVENT_TRUNCATED);
-	if (x->o.corr) {
+	if (x->corr_cols) {
 		dw_str img[2] = {{NULL, 0}, {NULL, 0}}, type, name;
 		dw_num access;
-		for (int t = 0; is4690 && x->o.corr->process && t < 2; t++)
+		for (int t = 0; is4690 && x->o.corr && x->o.corr->process && t < 2; t++)
 			x->o.corr->process(x->o.corr->user, ev, t == 1, &img[t]);
 		cell_dwstr(x, img[0]);
 		cell_dwstr(x, img[1]);
@@ -498,16 +508,22 @@ static dw_status exporter_new(exporter **out, FILE *f, bool own, const char *nam
 	x->name = nm;
 	x->o = *o;
 	*out = x;
-	if (o->format == EXPORT_CSV || o->format == EXPORT_TSV)
+	return DW_OK;
+}
+
+/* The header (CSV/TSV) or "[" (JSON) goes out with the first row, not at
+ * open, so that the columns follow the hook set by then
+ * (exporter_set_corr). */
+static void begin(exporter *x)
+{
+	if (x->started)
+		return;
+	x->started = true;
+	x->corr_cols = x->o.corr != NULL;
+	if (x->o.format == EXPORT_CSV || x->o.format == EXPORT_TSV)
 		flat_header(x);
-	else if (o->format == EXPORT_JSON)
+	else if (x->o.format == EXPORT_JSON)
 		sbuf_puts(&x->row, "[");
-	dw_status st = write_row(x, err);
-	if (st != DW_OK) {
-		exporter_close(x, NULL);
-		*out = NULL;
-	}
-	return st;
 }
 
 dw_status exporter_open_path(exporter **out, const char *path, const export_opts *o,
@@ -531,6 +547,7 @@ dw_status exporter_write(exporter *x, const event *ev, dw_err *err)
 {
 	if (x->finished)
 		return dw_err_set(err, DW_USAGE, "%s: already finished", x->name);
+	begin(x);
 	switch (x->o.format) {
 	case EXPORT_JSON:
 		sbuf_puts(&x->row, x->count ? ",\n" : "\n");
@@ -551,8 +568,19 @@ dw_status exporter_write(exporter *x, const event *ev, dw_err *err)
 	return st;
 }
 
+void exporter_set_corr(exporter *x, const export_corr *corr)
+{
+	x->o.corr = corr;
+}
+
 dw_status exporter_flush(exporter *x, dw_err *err)
 {
+	if (!x->started) {
+		begin(x);
+		dw_status st = write_row(x, err);
+		if (st != DW_OK)
+			return st;
+	}
 	errno = 0;
 	if (!x->err_no && fflush(x->f) != 0)
 		x->err_no = errno ? errno : EIO;
@@ -575,6 +603,7 @@ dw_status exporter_finish(exporter *x, dw_err *err)
 {
 	if (x->finished)
 		return dw_err_set(err, DW_USAGE, "%s: already finished", x->name);
+	begin(x);
 	x->finished = true;
 	if (x->o.format == EXPORT_JSON)
 		sbuf_puts(&x->row, x->count ? "\n]\n" : "]\n");

@@ -43,12 +43,14 @@ typedef enum export_format {
 	EXPORT_TSV,
 } export_format;
 
-/* Correlation hook (issue 5): when given, "source" and "target" gain
- * "process" (image path or null) and the event gains "object"
- * {"type","name","access"} (null where unknown); CSV/TSV gain the columns
- * source_process, target_process, object_type, object_name, object_access.
- * Each callback returns false when it does not know; dw_str results must
- * stay valid until the event has been written. */
+/* Correlation hook (issue 5): when given, the "source" and "target" of a
+ * 4690 gain "process" (image path or null) and the event gains "object":
+ * {"type","name","access"} with null members where unknown, or null when
+ * the object callback knows nothing; CSV/TSV gain the columns
+ * source_process, target_process, object_type, object_name, object_access
+ * (empty cells where unknown, and for other events). Each callback returns
+ * false when it does not know; dw_str results must stay valid until the
+ * event has been written. */
 typedef struct export_corr {
 	bool (*process)(void *user, const event *ev, bool target, dw_str *image);
 	bool (*object)(void *user, const event *ev, dw_str *type, dw_str *name,
@@ -70,13 +72,20 @@ dw_status export_format_for(const char *path, export_format *out, dw_err *err);
 /* "jsonl", "json", "csv", "tsv" → format; false if unknown. */
 bool export_format_parse(const char *name, export_format *out);
 
-/* Creates (truncates) path and writes the header. The file is the
- * exporter's. Errors name the path; on failure *out is NULL. */
+/* Creates (truncates) path. The file is the exporter's. The header (CSV,
+ * TSV) or "[" (JSON) is written with the first event, flush or finish.
+ * Errors name the path; on failure *out is NULL. */
 dw_status exporter_open_path(exporter **out, const char *path,
                              const export_opts *o, dw_err *err);
 /* Writes to f, which stays the caller's; name is used in messages. */
 dw_status exporter_open_stream(exporter **out, FILE *f, const char *name,
                                const export_opts *o, dw_err *err);
+
+/* Replaces the correlation hook (NULL: none) for the events written from
+ * now on; corr must stay valid until replaced or x is closed. CSV/TSV
+ * columns are fixed by the header: set the hook before the first event or
+ * flush (a hook removed later leaves its columns empty). */
+void exporter_set_corr(exporter *x, const export_corr *corr);
 
 /* Writes one event. DW_WRITE naming the file on a write error (full disk,
  * closed pipe: see exporter_errno); after one, every call fails the same. */

@@ -27,11 +27,16 @@ typedef struct follow follow;
 dw_status follow_open(follow **out, const char *path, int fd,
                       unsigned poll_ms, bool poll_only, dw_err *err);
 void follow_close(follow *f);
-/* Tells the watcher how far the reader has consumed (for truncation). */
+/* Tells the watcher how far the reader has consumed (for truncation: a size
+ * below it is FOLLOW_TRUNCATED). Until called, the size at follow_open(). */
 void follow_seen(follow *f, off_t offset);
 /* After a REPLACED, the reader reopened path as fd. */
 void follow_reset(follow *f, int fd);
-/* Blocks until a change, stop_fd readable, or timeout_ms (-1 forever). */
+/* Blocks until a change, stop_fd readable, or timeout_ms (-1 forever).
+ * Changes are relative to the previous return: MODIFIED when the size or
+ * mtime differ from then or inotify saw a write (a read right after a
+ * return therefore never misses data; a spurious MODIFIED can occur). GONE
+ * is returned once per disappearance, REPLACED once per new file. */
 follow_change follow_wait(follow *f, int stop_fd, int timeout_ms);
 
 #endif

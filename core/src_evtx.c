@@ -60,6 +60,7 @@ typedef struct parser {
 /* A chunk slot as found by the header scan. */
 typedef struct slot_info {
 	uint32_t slot;
+	bool sane;
 	uint64_t first_id, last_id;
 } slot_info;
 
@@ -304,6 +305,17 @@ static int ref_find(const parser *p, size_t n, size_t *from, uint64_t id)
 	return -1;
 }
 
+static bool record_id_is(libevtx_file_t *lf, int index, uint64_t id)
+{
+	libevtx_record_t *rec = NULL;
+	uint64_t got = 0;
+	if (libevtx_file_get_record_by_index(lf, index, &rec, NULL) != 1)
+		return false;
+	libevtx_record_get_identifier(rec, &got, NULL);
+	libevtx_record_free(&rec, NULL);
+	return got == id;
+}
+
 typedef struct chunk_job {
 	uint32_t slot;
 	const evtx_chunk_header *h;
@@ -330,21 +342,31 @@ static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
 	memset(p->seen, 0, nref * sizeof p->seen[0]);
 
 	libevtx_error_t *e = NULL;
-	if (libevtx_file_open_file_io_handle(p->lf, p->bfio, LIBEVTX_OPEN_READ, &e) != 1) {
-		evtx_why(e, why, sizeof why);
+	/* libevtx refuses a chunk whose header values are out of range (and
+	 * leaks a little each time): do not ask it. */
+	bool refused = job->h->sig_ok && !job->h->sane;
+	if (refused)
+		snprintf(why, sizeof why, "header values out of range");
+	if (refused ||
+	    libevtx_file_open_file_io_handle(p->lf, p->bfio, LIBEVTX_OPEN_READ, &e) != 1) {
+		if (!refused)
+			evtx_why(e, why, sizeof why);
 		/* A failed open leaves the file object holding the handle: every
 		 * later open would fail. Start afresh. */
-		libevtx_file_free(&p->lf, NULL);
-		libbfio_handle_close(p->bfio, NULL);
-		if (libevtx_file_initialize(&p->lf, NULL) != 1)
-			p->lf = NULL;
-		if (job->records && !job->quiet && nref) {
+		if (!refused) {
+			libevtx_file_free(&p->lf, NULL);
+			libbfio_handle_close(p->bfio, NULL);
+			if (libevtx_file_initialize(&p->lf, NULL) != 1)
+				p->lf = NULL;
+		}
+		if (job->records && !job->quiet) {
 			msglog_add(x->s->log, MSG_ERROR,
 			           "%s: chunk %" PRIu32 " (offset %jd): cannot be read: %s; "
 			           "%zu records skipped", path, job->slot, (intmax_t)base,
 			           why, nref);
 			skipped(x, nref);
-			top = p->refs[nref - 1].id > top ? p->refs[nref - 1].id : top;
+			if (nref && p->refs[nref - 1].id > top)
+				top = p->refs[nref - 1].id;
 		}
 		return top;
 	}
@@ -353,7 +375,18 @@ static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
 	size_t from = 0;
 	if (job->records && libevtx_file_get_number_of_records(p->lf, &n, NULL) != 1)
 		n = 0;
-	for (int i = 0; i < n; i++) {
+	/* libevtx parses a record when it is fetched, which is most of its
+	 * cost: when following, start at the first new record (libevtx counts
+	 * records in chunk order, as the walk does). */
+	int i0 = 0;
+	while ((size_t)i0 < nref && i0 < n && p->refs[i0].id <= job->after_id)
+		i0++;
+	if (i0 > 0 && !record_id_is(p->lf, i0 - 1, p->refs[i0 - 1].id))
+		i0 = 0; /* libevtx disagrees with the walk: look at them all */
+	for (int i = 0; i < i0; i++)
+		p->seen[i] = true;
+	from = (size_t)i0;
+	for (int i = i0; i < n; i++) {
 		libevtx_record_t *rec = NULL;
 		if (libevtx_file_get_record_by_index(p->lf, i, &rec, NULL) != 1)
 			continue; /* unaccounted: the walk below reports it */
@@ -519,6 +552,9 @@ static bool read_all(evtx_src *x)
 		msglog_add(s->log, MSG_WARN, "%s: file header checksum mismatch (offset 0)", path);
 	atomic_fetch_add(&s->n_bytes, EVTX_FILE_HEADER_SIZE);
 
+	if (st.st_size < EVTX_FILE_HEADER_SIZE && !s->opts.follow)
+		msglog_add(s->log, MSG_ERROR, "%s: truncated file: %jd bytes, not even a "
+		           "file header", path, (intmax_t)st.st_size);
 	uint64_t body = st.st_size > EVTX_FILE_HEADER_SIZE
 	              ? (uint64_t)st.st_size - EVTX_FILE_HEADER_SIZE : 0;
 	uint64_t nslots = body / EVTX_CHUNK_SIZE;
@@ -548,7 +584,7 @@ static bool read_all(evtx_src *x)
 		ssize_t n = pread(x->fd, hdr, sizeof hdr, slot_offset(i));
 		evtx_chunk_parse(hdr, n > 0 ? (size_t)n : 0, &h);
 		if (h.sig_ok) {
-			good[ngood++] = (slot_info){ i, h.first_id, h.last_id };
+			good[ngood++] = (slot_info){ i, h.sane, h.first_id, h.last_id };
 			continue;
 		}
 		/* An all-zero header past the chunks in use is an unused slot
@@ -566,7 +602,7 @@ static bool read_all(evtx_src *x)
 	/* The newest chunk: the one the service writes into. */
 	size_t newest = ngood;
 	for (size_t i = 0; i < ngood; i++)
-		if (newest == ngood || good[i].last_id >= good[newest].last_id)
+		if (good[i].sane && (newest == ngood || good[i].last_id >= good[newest].last_id))
 			newest = i;
 
 	for (size_t i = 0; i < ngood && !source_stopping(s); i++) {
@@ -580,10 +616,7 @@ static bool read_all(evtx_src *x)
 		bool live = s->opts.follow && i == newest;
 		if (!consistent && !live) {
 			off_t off = slot_offset(slot);
-			if (!h.sane)
-				msglog_add(s->log, MSG_ERROR, "%s: chunk %" PRIu32 " (offset %jd): "
-				           "header values out of range", path, slot, (intmax_t)off);
-			else if (crc && !h.header_crc_ok)
+			if (h.sane && crc && !h.header_crc_ok)
 				msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
 				           "header checksum mismatch (string or template table may be "
 				           "damaged)", path, slot, (intmax_t)off);
@@ -697,7 +730,6 @@ static step_result tail_step(evtx_src *x)
 		    chunk_consistent(x, &h))
 			return STEP_CLEARED;
 		bool consistent = whole && chunk_consistent(x, &h);
-		bool forced = false;
 		if (!consistent) {
 			/* A write in progress, normally; after a grace period,
 			 * damage: report it and read what parses. */
@@ -709,7 +741,6 @@ static step_result tail_step(evtx_src *x)
 				           s->path, x->cur, (intmax_t)slot_offset(x->cur), TORN_GRACE_MS);
 				x->torn_since = -1; /* reported: do not repeat */
 			}
-			forced = true;
 		} else {
 			x->torn_since = 0;
 		}
@@ -726,9 +757,8 @@ static step_result tail_step(evtx_src *x)
 			flush_q(x);
 			atomic_fetch_add(&s->n_bytes, EVTX_CHUNK_SIZE);
 		}
-		if (forced)
-			return STEP_OK;
-		/* Has the service moved on to the next slot (or wrapped)? */
+		/* Has the service moved on to the next slot (or wrapped)? Also
+		 * after a chunk read despite damage: it must not hold the tail. */
 		uint32_t next = x->cur + 1 < nslots ? x->cur + 1 : 0;
 		if (next == x->cur)
 			return STEP_OK;
@@ -775,6 +805,9 @@ static void follow_loop(evtx_src *x)
 	}
 	source_set_state(s, SRC_FOLLOWING);
 	int timeout = IDLE_CHECK_MS;
+	struct stat st;
+	if (fstat(x->fd, &st) == 0)
+		follow_seen(f, st.st_size);
 	while (!source_stopping(s)) {
 		follow_change ch = follow_wait(f, s->stop_pipe[0], timeout);
 		if (ch == FOLLOW_STOP)
@@ -797,6 +830,9 @@ static void follow_loop(evtx_src *x)
 			r = tail_step(x);
 		}
 		timeout = r == STEP_AGAIN ? RETRY_MS : IDLE_CHECK_MS;
+		/* so that a file cut shorter than what was read is noticed */
+		if (fstat(x->fd, &st) == 0)
+			follow_seen(f, st.st_size);
 	}
 	follow_close(f);
 }

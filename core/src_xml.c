@@ -215,7 +215,8 @@ static void xml_run(struct source *s)
 		}
 		if (rc == 0)
 			continue;
-		if (!s->regular || !s->opts.follow) {
+		/* Standard input cannot be reopened: follow only named files. */
+		if (!s->regular || !s->opts.follow || strcmp(s->path, "-") == 0) {
 			xmlev_stream_end(r->st);
 			break;
 		}

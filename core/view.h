@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "correl.h"
 #include "event.h"
 #include "ring.h"
 #include "status.h"
@@ -32,7 +33,8 @@
 	_(SRC_PID, "Src PID") \
 	_(SRC_HANDLE, "Src Handle") \
 	_(TGT_PID, "Tgt PID") \
-	_(TGT_HANDLE, "Tgt Handle")
+	_(TGT_HANDLE, "Tgt Handle") \
+	_(OBJECT, "Object")
 
 typedef enum view_col {
 #define VIEW_COL_ENUM(id, name) VC_##id,
@@ -90,7 +92,13 @@ typedef enum vf_kind {
 	VF_PID,     /* either PID == num */
 	VF_USER,    /* subject DOMAIN\User == (domain, user) intern ids */
 	VF_CROSS,   /* source PID != target PID */
-	VF_TEXT,    /* case-insensitive substring of any field */
+	VF_TEXT,    /* text in any field (see view_search) */
+	/* From correlation (the view feeds a correl engine, view_correl()): */
+	VF_SYSTEM,  /* target PID 4 from another process */
+	VF_ALERT,   /* into another user or a lower integrity level */
+	VF_PROCESS, /* any event naming process instance num in any role */
+	VF_HANDLE,  /* the life of handle instance num: open, duplicates, close */
+	VF_PAIR,    /* 4690s of aggregate pair `pair` */
 } vf_kind;
 
 #define VIEW_TEXT_MAX 128
@@ -100,7 +108,10 @@ typedef struct view_filter {
 	vf_kind kind;
 	uint64_t num;
 	uint32_t domain, user;
-	char text[VIEW_TEXT_MAX]; /* VF_TEXT: NUL-terminated, raw user input */
+	char text[VIEW_TEXT_MAX]; /* VF_TEXT: NUL-terminated, raw user input;
+	                             VF_PROCESS, VF_HANDLE, VF_PAIR: the
+	                             chip's label */
+	correl_pair pair;         /* VF_PAIR */
 } view_filter;
 
 typedef struct view view;
@@ -159,9 +170,14 @@ bool view_sort_reverse(const view *v);
 /* Adds a filter (DW_RANGE when VIEW_FILTERS_MAX are set; DW_USAGE for an
  * empty text). Only rows that pass it stay. */
 dw_status view_filter_push(view *v, const view_filter *f);
-/* Builds a filter of kind (VF_SRC_PID, VF_TGT_PID, VF_USER) from the
- * selected row. DW_USAGE when nothing is selected or the field is unset. */
+/* Builds a filter of kind (VF_SRC_PID, VF_TGT_PID, VF_USER, VF_PROCESS,
+ * VF_HANDLE) from the selected row. VF_PROCESS takes the source process of
+ * a 4690, else the process the event names (NewProcessId of a 4688,
+ * ProcessId otherwise); VF_HANDLE the handle of correl_handle_of(). DW_USAGE
+ * when nothing is selected or the field is unset or unknown to correlation. */
 dw_status view_filter_from_sel(view *v, vf_kind kind, view_filter *out);
+/* VF_PROCESS for the target process of the selected 4690. */
+dw_status view_filter_target_process(view *v, view_filter *out);
 /* Drops the newest filter; false if there was none. */
 bool view_filter_pop(view *v);
 void view_filter_clear(view *v);
@@ -171,13 +187,18 @@ const view_filter *view_filter_get(const view *v, size_t i);
  * "text~foo"), unsanitised (may hold log text); like snprintf. */
 size_t view_filter_label(const view_filter *f, bool decimal, char *buf, size_t cap);
 
-/* Search: the first shown row matching text (case-insensitive, any field),
- * starting at `from` and going forward (dir > 0) or backward (dir < 0),
- * wrapping around. Returns its position or SIZE_MAX. Does not select. */
+/* Search: the first shown row matching text, starting at `from` and going
+ * forward (dir > 0) or backward (dir < 0), wrapping around. Returns its
+ * position or SIZE_MAX. Does not select.
+ *
+ * Matching (search and VF_TEXT): an ASCII-case-insensitive substring of any
+ * EventData value, the computer, the record id or the event id; numbers
+ * also match as the table shows them (0x1ac and 428, whatever the log's
+ * padding), and "DOMAIN\User" matches the subject. */
 size_t view_search(view *v, const char *text, size_t from, int dir);
 
-/* Whether the event with this seq contains text (case-insensitive) in any
- * field, its computer, record id or event id. False when it was evicted. */
+/* Whether the event with this seq matches text as view_search() does.
+ * False when it was evicted. */
 bool view_matches(view *v, uint64_t seq, const char *text);
 
 typedef struct view_stats {
@@ -187,6 +208,27 @@ typedef struct view_stats {
 	uint64_t evicted;  /* pushed but evicted from the ring */
 } view_stats;
 void view_get_stats(view *v, view_stats *out);
+
+/* ---- correlation ---- */
+
+/* The engine the view feeds every event it takes (owned by the view; for
+ * correl_get(), correl_chain() ... by the same thread). */
+const correl *view_correl(const view *v);
+/* enum correl_flags of the 4690 at seq as last seen by the view; 0 for
+ * other events. */
+unsigned view_correl_flags(const view *v, uint64_t seq);
+/* Role of the row holding (seq, r): ROW_ALERT for a 4690 into another user
+ * or a lower integrity level, else view_rec_role(r). */
+row_role view_row_role(const view *v, uint64_t seq, const view_rec *r);
+
+/* Shows the event at seq and selects it: switches to all events if it is
+ * not a 4690, clears the filters if they hide it. Its position, or SIZE_MAX
+ * when it is not taken or already evicted. */
+size_t view_reveal(view *v, uint64_t seq);
+
+/* The aggregate of the 4690s shown (correl_aggregate over the rows that
+ * pass the filters). *out: the caller frees it with free(). */
+dw_status view_aggregate(view *v, correl_agg_mode mode, correl_pair **out, size_t *n);
 
 /* ---- formatting shared by the TUI, export and tests ---- */
 

@@ -1,9 +1,6 @@
-/* memmem() */
-#define _GNU_SOURCE
 #include "xmlev.h"
 
 #include <expat.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -424,7 +421,8 @@ static void xp_free(xp *x)
 	free(x->name.s);
 }
 
-/* Readies the parser for one more event; enc NULL lets expat detect it. */
+/* Readies the parser for a new document: one event, or a stream's
+ * wrapper. enc NULL lets expat detect the encoding. */
 static void xp_reset(xp *x, const char *enc)
 {
 	XML_Parser p = x->p;

@@ -11,6 +11,7 @@
 #define DW_XMLEV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "event.h"
 #include "status.h"
@@ -36,13 +37,14 @@ dw_status xmlev_doc_parse(xmlev_doc *d, const char *xml, size_t len,
  *
  * Input: UTF-8, or UTF-16LE/BE (found by the BOM, or by a first '<' next to
  * a NUL byte). Everything between events is skipped: banners, blank lines,
- * <?xml ...?> declarations, an <Events> wrapper. Each event starts at
- * `<Event` followed by a blank, '>' or '/', and is parsed by a fresh expat
- * parser until its element closes. A broken event is reported and reading
- * resumes at the point where it broke (the start of a following <Event>
- * when it was never closed), so the next valid event is not lost. An event
- * cut inside a comment or CDATA section hides what follows until the
- * section ends. A DOCTYPE or ENTITY declaration between events is reported
+ * <?xml ...?> declarations, an <Events> wrapper: they never reach expat.
+ * Each event starts at `<Event` followed by a blank, '>' or '/', and its
+ * bytes, and only those, go to expat until its element closes (one parser
+ * reads the events in turn, reset after an error). A broken event is
+ * reported and reading resumes at the point where it broke (the start of a
+ * following <Event> when it was never closed), so the next valid event is
+ * not lost. An event cut inside a comment, CDATA section or processing
+ * instruction hides what follows until that ends. A DOCTYPE or ENTITY declaration between events is reported
  * and skipped; its entities are never defined, so events using them break. */
 typedef struct xmlev_stream xmlev_stream;
 

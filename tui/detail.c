@@ -186,11 +186,10 @@ void detail_refresh(tui *t)
 		heading(d, "This event has left the ring (evicted): only its table row remains.");
 }
 
-void detail_draw(tui *t, int y, int h, bool full)
+void detail_draw(tui *t, int y, int h)
 {
 	detail *d = &t->det;
 	WINDOW *w = t->body;
-	(void)full;
 	if (d->scroll > 0 && (size_t)d->scroll + (size_t)h > d->n)
 		d->scroll = d->n > (size_t)h ? (int)(d->n - (size_t)h) : 0;
 	for (int r = 0; r < h; r++) {
@@ -225,7 +224,7 @@ static void full_draw(tui *t)
 {
 	werase(t->body);
 	detail_refresh(t);
-	detail_draw(t, 0, getmaxy(t->body), true);
+	detail_draw(t, 0, getmaxy(t->body));
 }
 
 static bool full_key(tui *t, key_action a)

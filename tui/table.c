@@ -269,9 +269,14 @@ void table_draw(tui *t, int y, int h)
 				         t->attr[TR_MESSAGE]);
 			continue;
 		}
-		const view_rec *rec = view_row(t->v, pos, NULL);
+		uint64_t seq;
+		const view_rec *rec = view_row(t->v, pos, &seq);
 		attr_t a = pos == sel ? t->attr[t->focus_detail ? TR_SELECTED_UNFOCUSED : TR_SELECTED]
 		                      : t->attr[row_theme(view_rec_role(rec))];
+		/* Rows the search (as typed, or the last one) would stop at. */
+		const char *q = t->prompt == PROMPT_SEARCH ? t->pbuf : t->search;
+		if (q[0] && pos != sel && view_matches(t->v, seq, q))
+			a |= A_UNDERLINE;
 		tui_put(t, w, yy, 0, t->cols, "", 0, a);
 		for (int i = 0; i < t->lay.ncols; i++) {
 			char buf[128];
@@ -297,7 +302,7 @@ static void main_draw(tui *t)
 		         t->focus_detail ? " Detail (Tab: back to the table) " : " Detail (Tab: focus) ",
 		         t->attr[TR_BORDER]);
 		detail_refresh(t);
-		detail_draw(t, t->detail_y, t->detail_h, false);
+		detail_draw(t, t->detail_y, t->detail_h);
 	}
 }
 

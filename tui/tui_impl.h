@@ -124,7 +124,7 @@ int table_col_at(const tui *t, int x);
 
 /* Detail (detail.c). */
 void detail_refresh(tui *t);  /* rebuilds the lines if the selection changed */
-void detail_draw(tui *t, int y, int h, bool full);
+void detail_draw(tui *t, int y, int h);
 void detail_free(detail *d);
 
 /* Looks (look.c): the theme into curses attributes. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -131,12 +132,25 @@ static void test_rows_and_detail(void **state)
 	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
 	char row[256];
 	/* Rows 3-5 under the heading, oldest first; hex PIDs like Windows. */
-	assert_true(pty_wait_row(p, 3, "OFFSEC\\admmig", WAIT_MS));
+	/* The last column: the whole row has been drawn. */
+	assert_true(pty_wait_row(p, 3, "0x1748", WAIT_MS));
 	pty_row(p, 3, row, sizeof row);
+	assert_non_null(strstr(row, "OFFSEC\\admmig"));
 	assert_non_null(strstr(row, "12:57:12.842"));
 	assert_non_null(strstr(row, "0x678"));
 	assert_non_null(strstr(row, "0x1748"));
 	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	/* Tab: the detail pane takes the keys and scrolls. */
+	assert_true(pty_wait_text(p, "Account Domain:", WAIT_MS));
+	assert_false(pty_find(p, "Logon ID:", NULL, NULL)); /* below the pane */
+	pty_key(p, PTY_TAB);
+	assert_true(pty_wait_text(p, "Tab: back to the table", WAIT_MS));
+	pty_key(p, PTY_DOWN);
+	pty_key(p, PTY_DOWN);
+	assert_true(pty_wait_text(p, "Logon ID:", WAIT_MS));
+	assert_true(pty_find(p, "CORP\\bob", NULL, NULL)); /* the selection did not move */
+	pty_key(p, PTY_TAB);
+	assert_true(pty_wait_text(p, "Tab: focus", WAIT_MS));
 	/* Following: the newest row (103) is selected; full-screen detail. */
 	pty_key(p, PTY_ENTER);
 	assert_true(pty_wait_text(p, "New Handle Information:", WAIT_MS));
@@ -191,7 +205,7 @@ static void test_filter_keys(void **state)
 	/* The selection is on 103 (bob, 0x9c4 -> 0x678). */
 	filter(p, "p", "[src=0x9c4]", "1 shown / 3 read");
 	filter(p, "\x7f", NULL, "3 shown / 3 read");
-	assert_false(pty_find(p, "[src=", NULL, NULL));
+	assert_true(pty_wait_gone(p, "[src=", WAIT_MS));
 	filter(p, "P", "[tgt=0x678]", "1 shown / 3 read");
 	pty_key(p, PTY_ESC);
 	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
@@ -202,19 +216,26 @@ static void test_filter_keys(void **state)
 	filter(p, "u", "[user=CORP\\bob]", "1 shown / 3 read");
 	pty_key(p, PTY_ESC);
 	filter(p, "X", "[cross]", "2 shown / 3 read");
-	assert_false(pty_find(p, "alice", NULL, NULL));
+	assert_true(pty_wait_gone(p, "alice", WAIT_MS));
 	/* Filters combine: cross AND text. */
 	filter(p, "\\admmig\r", "[text~admmig]", "1 shown / 3 read");
 	assert_true(pty_find(p, "[cross]", NULL, NULL));
 	pty_key(p, PTY_ESC);
 	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
-	assert_false(pty_find(p, "[cross]", NULL, NULL));
+	assert_true(pty_wait_gone(p, "[cross]", WAIT_MS));
 	/* A filter that keeps nothing says so. */
 	filter(p, "=0x1\r", "[pid=0x1]", "0 shown / 3 read");
 	assert_true(pty_wait_text(p, "no event matches the filters", WAIT_MS));
 	quit_and_check(p);
 	pty_free(p);
 	cleanup(&t);
+}
+
+static bool row4_underlined(pty *p, void *user)
+{
+	(void)user;
+	pty_cell c;
+	return pty_cell_at(p, 4, 20, &c) && c.underline;
 }
 
 static void test_sort_and_search(void **state)
@@ -242,6 +263,12 @@ static void test_sort_and_search(void **state)
 	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
 	pty_send(p, "n");
 	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	/* Other rows the search would stop at are underlined. */
+	pty_send(p, "/alice\rk"); /* found on row 4; then select row 3 */
+	assert_true(pty_wait_for(p, row4_underlined, NULL, WAIT_MS));
+	pty_cell c;
+	assert_true(pty_cell_at(p, 5, 20, &c)); /* CORP\bob: no match */
+	assert_false(c.underline);
 	pty_send(p, "/nobody-at-all\r");
 	pty_send(p, "n");
 	assert_true(pty_wait_text(p, "not found: nobody-at-all", WAIT_MS));
@@ -295,13 +322,13 @@ static void test_resize(void **state)
 	pty_resize(p, 12, 40);
 	assert_true(pty_wait_gone(p, "Src Hdl", WAIT_MS));
 	char row[128];
-	assert_true(pty_wait_row(p, 2, "Src PID", WAIT_MS));
+	assert_true(pty_wait_row(p, 2, "Tgt PID", WAIT_MS));
 	pty_row(p, 2, row, sizeof row);
-	assert_non_null(strstr(row, "Tgt PID"));
+	assert_non_null(strstr(row, "Src PID"));
 	assert_true(pty_wait_row(p, 5, "0x9c4", WAIT_MS));
 	pty_resize(p, 40, 160);
 	assert_true(pty_wait_row(p, 2, "Logon ID", WAIT_MS));
-	assert_true(pty_find(p, "Src Handle", NULL, NULL));
+	assert_true(pty_wait_row(p, 2, "Src Handle", WAIT_MS));
 	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000", WAIT_MS));
 	assert_true(pty_wait_text(p, "Source Handle Information:", WAIT_MS));
 	quit_and_check(p);
@@ -332,6 +359,7 @@ static void test_help_and_all_events(void **state)
 	assert_true(pty_wait_row(p, 3, "4688", WAIT_MS));
 	pty_send(p, "g\r");
 	assert_true(pty_wait_text(p, "Event 4688", WAIT_MS));
+	assert_true(pty_wait_text(p, "notepad.exe", WAIT_MS));
 	assert_labelled(p, "NewProcessName:", "notepad.exe");
 	quit_and_check(p);
 	pty_free(p);
@@ -388,6 +416,30 @@ static void test_themes(void **state)
 	quit_and_check(p);
 	pty_free(p);
 
+	/* A user theme in $XDG_CONFIG_HOME/dupwatch/themes, by name. */
+	snprintf(path, sizeof path, "%s/dupwatch", t.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/dupwatch/themes", t.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/dupwatch/themes/zz-mine.theme", t.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("header = black green\n", f);
+	assert_int_equal(fclose(f), 0);
+	char xdg[200];
+	snprintf(xdg, sizeof xdg, "XDG_CONFIG_HOME=%s", t.dir);
+	const char *xenv[] = { xdg, NULL };
+	pty_opts xo = { .env = xenv };
+	p = start(&t, &xo, "--theme=zz-mine");
+	want = 2;
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	pty_send(p, "T"); /* the last theme: T wraps to default */
+	assert_true(pty_wait_text(p, "theme: default", WAIT_MS));
+	want = 4;
+	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+
 	/* NO_COLOR: no colour at all, the header still stands out. */
 	const char *env[] = { "NO_COLOR=1", NULL };
 	pty_opts o = { .env = env };
@@ -425,6 +477,43 @@ static void test_time_zone_and_8_colours(void **state)
 	assert_true(pty_cell_at(p, row, col, &c));
 	assert_true(c.bold);       /* bright-green on 8 colours */
 	assert_true(c.fg >= 0 && c.fg < 8);
+	quit_and_check(p);
+	pty_free(p);
+	cleanup(&t);
+}
+
+/* $XDG_CONFIG_HOME/dupwatch/config sets the defaults. */
+static void test_config_defaults(void **state)
+{
+	(void)state;
+	tdir t;
+	write_events(&t, false);
+	char path[256], env_xdg[200];
+	snprintf(path, sizeof path, "%s/dupwatch", t.dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/dupwatch/config", t.dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("numbers = decimal\ntimezone = utc\ncolumns = Time, Src PID, Tgt PID\n"
+	      "theme = monochrome\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(env_xdg, sizeof env_xdg, "XDG_CONFIG_HOME=%s", t.dir);
+	const char *env[] = { env_xdg, "TZ=Etc/GMT-9", NULL };
+	pty_opts o = { .env = env };
+	pty *p = start(&t, &o, NULL);
+	assert_true(pty_wait_row(p, 5, "1656", WAIT_MS)); /* 0x678, the last column */
+	char row[256];
+	pty_row(p, 5, row, sizeof row);
+	assert_non_null(strstr(row, "12:57:14.000")); /* UTC, not +9 */
+	assert_non_null(strstr(row, "2500")); /* 0x9c4 */
+	pty_row(p, 2, row, sizeof row);
+	assert_null(strstr(row, "Subject"));
+	assert_null(strstr(row, "Record"));
+	assert_non_null(strstr(row, "Src PID"));
+	pty_cell c;
+	assert_true(pty_cell_at(p, 0, 1, &c));
+	assert_true(c.reverse); /* monochrome: the header in reverse, no colour */
+	assert_int_equal(c.bg, -1);
 	quit_and_check(p);
 	pty_free(p);
 	cleanup(&t);
@@ -494,6 +583,9 @@ static void test_mouse(void **state)
 	assert_true(pty_wait_row(p, 3, "CORP\\bob", WAIT_MS));
 	pty_click(p, 5, 3, 1); /* OFFSEC\alice */
 	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	/* The wheel scrolls the selection. */
+	pty_wheel(p, 5, 3, 1); /* up from OFFSEC\alice (the last row) */
+	assert_true(pty_wait_text(p, "Account Name:         bob", WAIT_MS));
 	/* M releases the mouse: clicks no longer reach dupwatch. */
 	pty_send(p, "M");
 	assert_true(pty_wait_text(p, "mouse released", WAIT_MS));
@@ -530,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_help_and_all_events),
 		cmocka_unit_test(test_themes),
 		cmocka_unit_test(test_time_zone_and_8_colours),
+		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_export),
 		cmocka_unit_test(test_mouse),
 		cmocka_unit_test(test_ctrl_c_restores),

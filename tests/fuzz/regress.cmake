@@ -17,7 +17,8 @@ foreach(h IN LISTS DW_FUZZ_HARNESSES)
     ${DW_FUZZ_DIR}/regress_main.c)
   target_link_libraries(${h}_regress PRIVATE dupwatch_core)
   add_test(NAME ${h}_regress COMMAND ${h}_regress ${DW_FUZZ_DIR}/regress/${h})
-  set_tests_properties(${h}_regress PROPERTIES LABELS "unit;fuzz")
+  set_tests_properties(${h}_regress PROPERTIES LABELS "unit;fuzz"
+    ENVIRONMENT "LSAN_OPTIONS=suppressions=${DW_FUZZ_DIR}/lsan.supp")
 endforeach()
 # These call libevtx themselves (fuzz_evtx_tail compiles src_evtx.c in,
 # fuzz_binxml compares with libevtx).

@@ -33,6 +33,10 @@ bin=$build/tests/fuzz
 
 harnesses=${DW_FUZZ_ONLY:-$(tr ';' ' ' <"$bin/harnesses.txt")}
 
+# Leaks inside libevtx itself are known and not ours (see lsan.supp).
+LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
+
 echo "== seed corpora in $out/corpus"
 mkdir -p "$out/corpus" "$out/logs" "$out/artifacts"
 "$bin/fuzz_seeds" "$out/corpus"

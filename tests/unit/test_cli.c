@@ -1,6 +1,8 @@
 /* The real binary, headless: options and exit status, exact --print output
  * in every format, --pid, skipped records, stdin, hostile text, SIGPIPE,
- * a full disk, the config file, and --follow ended by SIGTERM. */
+ * a full disk, the config file, --follow ended by SIGTERM, and the
+ * correlation: processes and objects, explanations logged late, the real
+ * sample, and held events written when a live log goes quiet. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,14 +185,19 @@ static void write_three(FILE *f)
 }
 
 #define SID "S-1-5-21-4230534742-2542757381-3142984815-1111"
-#define J1 "{\"record_id\":2183522,\"time\":\"2021-10-08T12:57:12.8425776Z\"," \
+/* The line of write_4690's event; sproc and obj are JSON values. The
+ * target is PID 4, which the correlation always names "System". */
+#define J4690(rec, sh, sp, sproc, th, obj) "{\"record_id\":" rec "," \
+	"\"time\":\"2021-10-08T12:57:12.8425776Z\"," \
 	"\"computer\":\"fs01.offsec.lan\",\"event_id\":4690,\"subject\":{\"sid\":\"" SID "\"," \
 	"\"user\":\"admmig\",\"domain\":\"OFFSEC\",\"logon_id\":\"0x65b0f5db\"}," \
-	"\"source\":{\"handle\":2808,\"pid\":1656},\"target\":{\"handle\":5960,\"pid\":4}}\n"
-#define J2 "{\"record_id\":2183523,\"time\":\"2021-10-08T12:57:12.8425776Z\"," \
-	"\"computer\":\"fs01.offsec.lan\",\"event_id\":4690,\"subject\":{\"sid\":\"" SID "\"," \
-	"\"user\":\"admmig\",\"domain\":\"OFFSEC\",\"logon_id\":\"0x65b0f5db\"}," \
-	"\"source\":{\"handle\":428,\"pid\":7596},\"target\":{\"handle\":5960,\"pid\":4}}\n"
+	"\"source\":{\"handle\":" sh ",\"pid\":" sp ",\"process\":" sproc "}," \
+	"\"target\":{\"handle\":" th ",\"pid\":4,\"process\":\"System\"},\"object\":" obj "}\n"
+#define DRVINST_J "\"C:\\\\Windows\\\\System32\\\\drvinst.exe\""
+#define J1 J4690("2183522", "2808", "1656", "null", "5960", "null")
+/* The second 4690 of write_three: its source is named by the 4688. */
+#define J2 J4690("2183523", "428", "7596", DRVINST_J, "5960", "null")
+#define J2_BARE J4690("2183523", "428", "7596", "null", "5960", "null")
 
 static void test_help_and_version(void **state)
 {
@@ -294,6 +301,15 @@ static void test_pid_hex_and_decimal(void **state)
 	result_free(&r);
 }
 
+#define CSV_HEAD "record_id,time,computer,event_id,subject_sid,subject_user,subject_domain," \
+	"subject_logon_id,source_handle,source_pid,target_handle,target_pid," \
+	"recovered,truncated,source_process,target_process,object_type,object_name," \
+	"object_access\r\n"
+#define TSV_HEAD "record_id\ttime\tcomputer\tevent_id\tsubject_sid\tsubject_user\tsubject_domain\t" \
+	"subject_logon_id\tsource_handle\tsource_pid\ttarget_handle\ttarget_pid\t" \
+	"recovered\ttruncated\tsource_process\ttarget_process\tobject_type\tobject_name\t" \
+	"object_access\n"
+
 static void test_csv_and_tsv(void **state)
 {
 	(void)state;
@@ -301,22 +317,19 @@ static void test_csv_and_tsv(void **state)
 	result r = run((const char *[]){"--print", "--format", "csv", p, NULL});
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out,
-	                    "record_id,time,computer,event_id,subject_sid,subject_user,subject_domain,"
-	                    "subject_logon_id,source_handle,source_pid,target_handle,target_pid,"
-	                    "recovered,truncated\r\n"
+	                    CSV_HEAD
 	                    "2183522,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4690," SID ",admmig,"
-	                    "OFFSEC,0x65b0f5db,2808,1656,5960,4,false,false\r\n"
+	                    "OFFSEC,0x65b0f5db,2808,1656,5960,4,false,false,,System,,,\r\n"
 	                    "2183523,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4690," SID ",admmig,"
-	                    "OFFSEC,0x65b0f5db,428,7596,5960,4,false,false\r\n");
+	                    "OFFSEC,0x65b0f5db,428,7596,5960,4,false,false,"
+	                    "C:\\Windows\\System32\\drvinst.exe,System,,,\r\n");
 	result_free(&r);
 	r = run((const char *[]){"--print", "-f", "tsv", "--pid", "1656", p, NULL});
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out,
-	                    "record_id\ttime\tcomputer\tevent_id\tsubject_sid\tsubject_user\tsubject_domain\t"
-	                    "subject_logon_id\tsource_handle\tsource_pid\ttarget_handle\ttarget_pid\t"
-	                    "recovered\ttruncated\n"
+	                    TSV_HEAD
 	                    "2183522\t2021-10-08T12:57:12.8425776Z\tfs01.offsec.lan\t4690\t" SID "\tadmmig\t"
-	                    "OFFSEC\t0x65b0f5db\t2808\t1656\t5960\t4\tfalse\tfalse\n");
+	                    "OFFSEC\t0x65b0f5db\t2808\t1656\t5960\t4\tfalse\tfalse\t\tSystem\t\t\t\n");
 	result_free(&r);
 }
 
@@ -334,7 +347,7 @@ static void test_skipped_records_summarised(void **state)
 	const char *p = fixture("broken.xml", write_broken);
 	result r = run((const char *[]){"--print", p, NULL});
 	assert_int_equal(r.status, 0);
-	assert_string_equal(r.out, J1 J2);
+	assert_string_equal(r.out, J1 J2_BARE);
 	char want[256];
 	snprintf(want, sizeof want, "dupwatch: %s: 1 records skipped\n", p);
 	assert_non_null(strstr(r.err, want));
@@ -540,7 +553,7 @@ static void test_follow_then_sigterm(void **state)
 	write_4690(f, 2183523, 0x1ac, 0x1dac);
 	fclose(f);
 	read_lines(fds[0], buf, sizeof buf, 1, deadline);
-	assert_string_equal(buf, J2);
+	assert_string_equal(buf, J2_BARE);
 
 	kill(pid, SIGTERM);
 	assert_int_equal(wait_status(pid), 0);
@@ -599,6 +612,223 @@ static void test_demo_print(void **state)
 	assert_int_equal(rmdir(dir), 0); /* empty: the demo log was deleted */
 }
 
+/* ---- correlation (issue 5) ---- */
+
+#define SPOOLSV "C:\\Windows\\System32\\spoolsv.exe"
+#define TAPISRV "C:\\Windows\\INF\\TAPISRV\\0409"
+
+/* A 4656 (type, name and access given) or 4658 of handle h of process pid,
+ * by SPOOLSV, at the time of write_4690's event. */
+static void write_handle(FILE *f, unsigned id, unsigned long long rec, const char *pid,
+                         const char *h, const char *type, const char *name, const char *access)
+{
+	xg_field fl[11] = {
+		{"SubjectUserSid", SID}, {"SubjectUserName", "admmig"},
+		{"SubjectDomainName", "OFFSEC"}, {"SubjectLogonId", "0x65b0f5db"},
+		{"ObjectServer", "Security"}, {"HandleId", h}, {"ProcessId", pid},
+		{"ProcessName", SPOOLSV},
+	};
+	size_t n = 8;
+	if (type) {
+		fl[n++] = (xg_field){"ObjectType", type};
+		fl[n++] = (xg_field){"ObjectName", name};
+		fl[n++] = (xg_field){"AccessMask", access};
+	}
+	xg_event e = {
+		.provider = "Microsoft-Windows-Security-Auditing", .event_id = id,
+		.time = "2021-10-08T12:57:12.8425776Z", .record_id = rec, .pid = 4, .tid = 8,
+		.channel = "Security", .computer = "fs01.offsec.lan", .fields = fl, .n_fields = n,
+	};
+	xg_buf b;
+	xg_init(&b);
+	xg_event_xml(&b, &e, 0);
+	fwrite(b.s, 1, b.len, f);
+	xg_free(&b);
+}
+
+/* As Windows logs it: the 4690, the close of the new kernel handle, then
+ * the 4656 that opened the source handle and its close; then a 4690 that
+ * nothing explains. */
+static void write_late_open(FILE *f)
+{
+	xg_4690 x;
+	xg_buf b;
+	xg_4690_init(&x);
+	xg_4690_set(&x, 100, 0xaf8, 0x678, 0x1748, 0x4);
+	xg_init(&b);
+	xg_event_xml(&b, &x.ev, 0);
+	fwrite(b.s, 1, b.len, f);
+	write_handle(f, 4658, 101, "0x678", "0x1748", NULL, NULL, NULL);
+	write_handle(f, 4656, 102, "0x678", "0xaf8", "File", TAPISRV, "0x00100001");
+	write_handle(f, 4658, 103, "0x678", "0xaf8", NULL, NULL, NULL);
+	xg_4690_set(&x, 104, 0x10, 0x999, 0x20, 0x4);
+	b.len = 0;
+	xg_event_xml(&b, &x.ev, 0);
+	fwrite(b.s, 1, b.len, f);
+	xg_free(&b);
+}
+
+#define SPOOLSV_J "\"C:\\\\Windows\\\\System32\\\\spoolsv.exe\""
+#define LATE1 J4690("100", "2808", "1656", SPOOLSV_J, "5960", \
+	"{\"type\":\"File\",\"name\":\"C:\\\\Windows\\\\INF\\\\TAPISRV\\\\0409\",\"access\":\"0x100001\"}")
+#define LATE2 J4690("104", "16", "2457", "null", "32", "null")
+
+/* The 4656 after the 4690 still names the object: the 4690 is held back
+ * until it is explained. Unknown process and object are null. */
+static void test_late_open_names_object(void **state)
+{
+	(void)state;
+	const char *p = fixture("late.xml", write_late_open);
+	result r = run((const char *[]){"--print", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, LATE1 LATE2);
+	assert_string_equal(r.err, "");
+	result_free(&r);
+	/* --pid selects at output; the correlation still saw the 4656. */
+	r = run((const char *[]){"--print", "--pid", "0x678", p, NULL});
+	assert_string_equal(r.out, LATE1);
+	result_free(&r);
+	/* Holding back keeps the order of everything printed. */
+	r = run((const char *[]){"--print", "--all-events", p, NULL});
+	assert_int_equal(r.status, 0);
+	const char *line = r.out;
+	for (int rec = 100; rec <= 104; rec++) {
+		char want[32];
+		snprintf(want, sizeof want, "{\"record_id\":%d,", rec);
+		assert_true(strncmp(line, want, strlen(want)) == 0);
+		line = strchr(line, '\n');
+		assert_non_null(line);
+		line++;
+	}
+	assert_string_equal(line, "");
+	assert_non_null(strstr(r.out, ",\"object\":{\"type\":\"File\","));
+	result_free(&r);
+}
+
+static void test_late_open_csv_tsv(void **state)
+{
+	(void)state;
+	const char *p = fixture("late.xml", write_late_open);
+	result r = run((const char *[]){"--print", "-f", "csv", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+	                    CSV_HEAD
+	                    "100,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4690," SID ",admmig,"
+	                    "OFFSEC,0x65b0f5db,2808,1656,5960,4,false,false," SPOOLSV ",System,File,"
+	                    TAPISRV ",0x100001\r\n"
+	                    "104,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4690," SID ",admmig,"
+	                    "OFFSEC,0x65b0f5db,16,2457,32,4,false,false,,System,,,\r\n");
+	result_free(&r);
+	r = run((const char *[]){"--print", "-f", "tsv", "--pid", "0x678", p, NULL});
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+	                    TSV_HEAD
+	                    "100\t2021-10-08T12:57:12.8425776Z\tfs01.offsec.lan\t4690\t" SID "\tadmmig\t"
+	                    "OFFSEC\t0x65b0f5db\t2808\t1656\t5960\t4\tfalse\tfalse\t" SPOOLSV "\tSystem\t"
+	                    "File\t" TAPISRV "\t0x100001\n");
+	result_free(&r);
+	/* Other events get empty correlation cells. */
+	r = run((const char *[]){"--print", "-f", "csv", "--all-events", p, NULL});
+	assert_non_null(strstr(r.out, "\r\n101,2021-10-08T12:57:12.8425776Z,fs01.offsec.lan,4658,"
+	                              SID ",admmig,OFFSEC,0x65b0f5db,,,,,false,false,,,,,,"
+	                              "Microsoft-Windows-Security-Auditing,Security,,"));
+	result_free(&r);
+}
+
+/* "C:\\x" → "C:\\\\x": the JSON form of s, into a static buffer. */
+static const char *json_esc(const char *s)
+{
+	static char buf[512];
+	size_t n = 0;
+	for (; *s && n + 2 < sizeof buf; s++) {
+		if (*s == '\\')
+			buf[n++] = '\\';
+		buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+#define DRV "C:\\Windows\\System32\\drvinst.exe"
+#define CERTS "\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\SystemCertificates\\ROOT\\Certificates"
+#define POLICY "\\REGISTRY\\MACHINE\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\Root\\Certificates"
+#define ENTERPRISE "\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\EnterpriseCertificates\\Root\\Certificates"
+
+/* Every 4690 of the real sample, joined: the source's image and the object
+ * from the 4656 that Windows logged after it (worked out from
+ * `evtxexport -f xml`, the same as test_correl.c). */
+static void test_sample_systemnightmare(void **state)
+{
+	(void)state;
+	const char *dir = getenv("DW_SAMPLES");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/systemnightmare-4690.evtx", dir ? dir : "");
+	if (!dir || !*dir || access(path, R_OK) != 0) {
+		print_message("DW_SAMPLES not set or without systemnightmare-4690.evtx: skipping\n");
+		skip();
+	}
+	static const struct {
+		unsigned rec, sh, sp, th;
+		const char *image, *type, *name, *access;
+	} want[] = {
+		{2183522, 0xaf8, 0x678, 0x1748, SPOOLSV, "File", TAPISRV, "0x100001"},
+		{2183526, 0xaf8, 0x678, 0x1748, SPOOLSV, "File", TAPISRV, "0x100001"},
+		{2183532, 0x1ac, 0x1dac, 0x1644, DRV, "Key", CERTS, "0x3001f"},
+		{2183536, 0x1b0, 0x1dac, 0x1644, DRV, "Key", POLICY, "0x3001f"},
+		{2183540, 0x1b4, 0x1dac, 0x1644, DRV, "Key", ENTERPRISE, "0x3001f"},
+		{2183546, 0x1ac, 0x7a4, 0x138c, DRV, "Key", CERTS, "0x3001f"},
+		{2183550, 0x1b0, 0x7a4, 0x138c, DRV, "Key", POLICY, "0x3001f"},
+		{2183554, 0x1b4, 0x7a4, 0x138c, DRV, "Key", ENTERPRISE, "0x3001f"},
+		{2183558, 0xa28, 0x678, 0x1644, SPOOLSV, "File", TAPISRV, "0x100001"},
+		{2183562, 0xa28, 0x678, 0x1644, SPOOLSV, "File", TAPISRV, "0x100001"},
+	};
+	result r = run((const char *[]){"--print", path, NULL});
+	assert_int_equal(r.status, 0);
+	const char *line = r.out;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char head[64], side[1024];
+		const char *nl = strchr(line, '\n');
+		assert_non_null(nl);
+		snprintf(head, sizeof head, "{\"record_id\":%u,", want[i].rec);
+		assert_true(strncmp(line, head, strlen(head)) == 0);
+		int n = snprintf(side, sizeof side,
+		                 "\"source\":{\"handle\":%u,\"pid\":%u,\"process\":\"%s\"},"
+		                 "\"target\":{\"handle\":%u,\"pid\":4,\"process\":\"System\"},",
+		                 want[i].sh, want[i].sp, json_esc(want[i].image), want[i].th);
+		snprintf(side + n, sizeof side - (size_t)n,
+		         "\"object\":{\"type\":\"%s\",\"name\":\"%s\",\"access\":\"%s\"}}\n",
+		         want[i].type, json_esc(want[i].name), want[i].access);
+		assert_true((size_t)(nl + 1 - line) > strlen(side));
+		if (strncmp(nl + 1 - strlen(side), side, strlen(side)) != 0)
+			fail_msg("record %u:\n got: %.*s\nwant: ...%s", want[i].rec, (int)(nl - line),
+			         line, side);
+		line = nl + 1;
+	}
+	assert_string_equal(line, "");
+	result_free(&r);
+}
+
+/* A live log whose last 4690 waits for an explanation that does not come:
+ * it is written after a second without events, while dupwatch keeps
+ * following (not at the end of the input). */
+static void test_follow_idle_flush(void **state)
+{
+	(void)state;
+	const char *p = fixture("idle.xml", write_three);
+	int fds[2];
+	cloexec_pipe(fds);
+	pid_t pid = spawn((const char *[]){"--print", "--follow", p, NULL}, -1, fds[1], -1, NULL);
+	close(fds[1]);
+	char buf[8192];
+	read_lines(fds[0], buf, sizeof buf, 2, now_ms() + WAIT_MS);
+	assert_string_equal(buf, J1 J2);
+	int st;
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still following */
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_status(pid), 0);
+	close(fds[0]);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -632,6 +862,10 @@ int main(void)
 		cmocka_unit_test(test_follow_then_sigterm),
 		cmocka_unit_test(test_stdin_pipe_then_sigint),
 		cmocka_unit_test(test_demo_print),
+		cmocka_unit_test(test_late_open_names_object),
+		cmocka_unit_test(test_late_open_csv_tsv),
+		cmocka_unit_test(test_sample_systemnightmare),
+		cmocka_unit_test(test_follow_idle_flush),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

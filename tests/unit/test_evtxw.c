@@ -461,6 +461,31 @@ static unsigned chunk_templates(const char *path, uint32_t slot)
 	return n;
 }
 
+/* Names reachable from a chunk's string table, each checked against its
+ * hash; -1 if a name's stored hash is wrong. */
+static int chunk_names(const char *path, uint32_t slot)
+{
+	static uint8_t c[EVTX_CHUNK_SIZE];
+	int n = 0;
+	read_at(path, c, sizeof c, chunk_off(slot));
+	for (unsigned b = 0; b < 64; b++) {
+		uint32_t off;
+		memcpy(&off, c + 128 + 4 * b, 4);
+		for (; off && n < 1000; n++) {
+			uint16_t hash, len;
+			uint32_t h = 0;
+			memcpy(&hash, c + off + 4, 2);
+			memcpy(&len, c + off + 6, 2);
+			for (unsigned i = 0; i < len; i++)
+				h = h * 65599u + (uint32_t)(c[off + 8 + 2 * i] | c[off + 9 + 2 * i] << 8);
+			if ((uint16_t)h != hash || hash % 64 != b)
+				return -1;
+			memcpy(&off, c + off, 4);
+		}
+	}
+	return n;
+}
+
 /* Writes records first_id.. generated from gen(seq0 + k). */
 static void append_gen(evtxw *w, uint64_t seq0, unsigned count)
 {
@@ -597,6 +622,8 @@ static void test_chunks_and_templates(void **state)
 		next = ch.last_id + 1;
 		/* 2 computers (System) + 3 field lists (EventData), once each */
 		assert_int_equal(chunk_templates(path, c), 5);
+		/* 28 names (26 of Event/System, EventData, Data), once each */
+		assert_int_equal(chunk_names(path, c), 28);
 	}
 	assert_int_equal(next, N + 1);
 
@@ -901,7 +928,7 @@ static void test_clear(void **state)
 	assert_int_equal(evtxw_close(w, &err), DW_OK);
 }
 
-#define DAMAGE_N 240 /* records of the log to damage: 3 chunks */
+#define DAMAGE_N 300 /* records of the log to damage: 3 chunks */
 
 static void damage_base(const char *path)
 {
@@ -1043,6 +1070,9 @@ static void test_bad_input(void **state)
 	f[0] = (evtxw_field){ "Small", EVTXW_UINT8, NULL, 300 };
 	r.fields = f;
 	assert_int_equal(evtxw_append(w, &r, NULL, &err), DW_USAGE);
+	f[0] = (evtxw_field){ NULL, EVTXW_UINT8, NULL, 1 };
+	assert_int_equal(evtxw_append(w, &r, NULL, &err), DW_USAGE);
+	assert_non_null(strstr(err.msg, "no name"));
 	assert_int_equal(evtxw_next_id(w), 1); /* nothing was appended */
 
 	static char huge[70000];

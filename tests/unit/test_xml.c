@@ -440,11 +440,23 @@ static void test_crlf(void **state)
 	xg_init(&b);
 	evtxexport_like(&lf, 1, 2);
 	put_4690(&lf, 3, XG_ONELINE);
+	/* A value with line breaks (AccessList, CommandLine): XML reads a
+	 * CRLF inside it as LF. */
+	xg_field f[] = { { "AccessList", "%%1541\n\t\t\t\t%%4416\n\t\t\t\t" } };
+	xg_event e = { .provider = "Microsoft-Windows-Security-Auditing", .event_id = 4656,
+	               .record_id = 4, .channel = "Security", .computer = "fs01.offsec.lan",
+	               .fields = f, .n_fields = 1 };
+	xg_event_xml(&lf, &e, 0);
 	xg_crlf(&lf, &b);
 	assert_non_null(strstr(b.s, "</Event>\r\n\r\n<Event"));
+	assert_non_null(strstr(b.s, "%%1541\r\n\t"));
 	got g;
 	stream_all(&b, &g);
-	assert_records_1_to(&g, 3);
+	assert_int_equal(g.n, 4);
+	for (unsigned long long r = 1; r <= 3; r++)
+		assert_4690(&g.ev[r - 1], r, 0x100 + r, 0x678, 0x1748, 0x4);
+	assert_int_equal(g.ev[3].event_id, 4656);
+	assert_field(&g.ev[3], "AccessList", "%%1541\n\t\t\t\t%%4416\n\t\t\t\t");
 	assert_int_equal(g.np, 0);
 	got_free(&g);
 	xg_free(&lf);
