@@ -20,8 +20,8 @@
 	_(HOME, "first", "Move", "Select the first row") \
 	_(FOLLOW, "follow", "Move", "Select the newest row and follow new events") \
 	_(FREEZE, "freeze", "Move", "Freeze or unfreeze the display (no event is lost)") \
-	_(FOCUS, "focus", "Detail", "Move the focus between the table and the detail pane") \
-	_(ZOOM, "zoom", "Detail", "Show the detail full screen") \
+	_(FOCUS, "focus", "Detail", "Move the focus between the table and the detail pane (there, Up/Down pick an event of the chain)") \
+	_(ZOOM, "zoom", "Detail", "Show the detail full screen; on a chain event, jump to it") \
 	_(BACK, "back", "Detail", "Leave the detail or help; in the table, clear all filters") \
 	_(RAW, "raw", "Detail", "Show the raw EventData of the record in the detail") \
 	_(SORT_PREV, "sort-prev", "Sort", "Sort by the column to the left") \
@@ -32,8 +32,15 @@
 	_(FILTER_PID, "filter-pid", "Filter", "Ask for a PID (0x1ac or 428) matching either side") \
 	_(FILTER_USER, "filter-user", "Filter", "Keep the selected row's subject user") \
 	_(FILTER_CROSS, "filter-cross", "Filter", "Keep cross-process duplications only") \
+	_(FILTER_SYSTEM, "filter-system", "Filter", "Keep duplications into System (PID 4) from another process") \
+	_(FILTER_ALERT, "filter-alert", "Filter", "Keep duplications into another user or a lower integrity level") \
 	_(FILTER_TEXT, "filter-text", "Filter", "Ask for a text to find in any field") \
 	_(FILTER_POP, "filter-pop", "Filter", "Drop the last filter") \
+	_(PIVOT_PROCESS, "pivot-process", "Pivot", "Every event of the selected process (a 4690's source) in any role") \
+	_(PIVOT_TARGET, "pivot-target", "Pivot", "Every event of the selected 4690's target process") \
+	_(PIVOT_HANDLE, "pivot-handle", "Pivot", "Follow the selected handle: open, duplications, close") \
+	_(AGGREGATE, "aggregate", "Pivot", "Source -> target pairs with counts and rates (Enter: their events)") \
+	_(AGG_MODE, "aggregate-by", "Pivot", "In the pairs view: by process instance or by program image") \
 	_(SEARCH, "search", "Search", "Search as you type") \
 	_(SEARCH_NEXT, "search-next", "Search", "Next match") \
 	_(SEARCH_PREV, "search-prev", "Search", "Previous match") \
@@ -69,6 +76,13 @@
 	_("=", FILTER_PID) \
 	_("u", FILTER_USER) \
 	_("X", FILTER_CROSS) \
+	_("S", FILTER_SYSTEM) \
+	_("A", FILTER_ALERT) \
+	_("o", PIVOT_PROCESS) \
+	_("O", PIVOT_TARGET) \
+	_("h", PIVOT_HANDLE) \
+	_("a", AGGREGATE) \
+	_("b", AGG_MODE) \
 	_("\\", FILTER_TEXT) \
 	_("Backspace", FILTER_POP) \
 	_("/", SEARCH) \

@@ -9,7 +9,9 @@
  *  - damage that libevtx skips silently (bad signature, CRC mismatch,
  *    records after a broken one) reported with chunk, record id, offset;
  *  - a tail step that costs one chunk, not one file (libevtx_file_open
- *    scans every chunk). See docs/evtx.md. */
+ *    scans every chunk);
+ *  - loading on every core, one libevtx object per worker thread.
+ * See docs/evtx.md. */
 #include "bfio_mem.h" /* first: it enables libevtx's libbfio API */
 
 #include <libevtx.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +84,9 @@ typedef struct evtx_src {
 
 typedef enum step_result { STEP_OK, STEP_AGAIN, STEP_CLEARED } step_result;
 
+static bool parser_init(parser *p, struct source *s);
+static void parser_free(parser *p);
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -104,21 +110,23 @@ static void flush_q(evtx_src *x)
 	x->q.n = 0;
 }
 
-static void emit(evtx_src *x, event *ev)
+/* Queues ev on q; the reader thread's own queue goes to the ring in
+ * batches, a worker's waits for its turn (see read_parallel). */
+static void emit(evtx_src *x, evq *q, event *ev)
 {
-	if (x->q.n == x->q.cap) {
-		size_t cap = x->q.cap ? x->q.cap * 2 : BATCH;
-		event *v = realloc(x->q.v, cap * sizeof *v);
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : BATCH;
+		event *v = realloc(q->v, cap * sizeof *v);
 		if (!v) {
 			event_free(ev);
 			atomic_fetch_add(&x->s->n_skipped, 1);
 			return;
 		}
-		x->q.v = v;
-		x->q.cap = cap;
+		q->v = v;
+		q->cap = cap;
 	}
-	x->q.v[x->q.n++] = *ev;
-	if (x->q.n >= BATCH)
+	q->v[q->n++] = *ev;
+	if (q == &x->q && q->n >= BATCH)
 		flush_q(x);
 }
 
@@ -141,7 +149,7 @@ static void emit_marker(evtx_src *x, const char *text)
 	event ev;
 	if (evb_add(&b, "Message", 7, text, strlen(text)) == DW_OK &&
 	    evb_finish(&b, &ev) == DW_OK)
-		emit(x, &ev);
+		emit(x, &x->q, &ev);
 	evb_free(&b);
 	flush_q(x);
 	msglog_add(x->s->log, MSG_INFO, "%s: %s", x->s->path, text);
@@ -327,9 +335,8 @@ typedef struct chunk_job {
 
 /* Parses the chunk now in p->img. Returns the highest record id handled
  * (emitted or reported) above job->after_id, or job->after_id. */
-static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
+static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job)
 {
-	parser *p = &x->p;
 	const char *path = x->s->path;
 	const uint8_t *chunk = p->img + EVTX_FILE_HEADER_SIZE;
 	off_t base = slot_offset(job->slot);
@@ -407,7 +414,7 @@ static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
 		libevtx_record_free(&rec, NULL);
 		if (st == DW_OK) {
 			ev.source = x->s->index;
-			emit(x, &ev);
+			emit(x, q, &ev);
 		} else if (!job->quiet) {
 			msglog_add(x->s->log, MSG_ERROR,
 			           "%s: record %" PRIu64 " (chunk %" PRIu32 ", offset %jd): %s",
@@ -487,7 +494,7 @@ static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
 		if (record_event(p, rec, id, true, &ev, why, sizeof why) == DW_OK) {
 			ev.source = x->s->index;
 			ev.flags |= EVENT_RECOVERED;
-			emit(x, &ev);
+			emit(x, q, &ev);
 		}
 		libevtx_record_free(&rec, NULL);
 	}
@@ -496,10 +503,10 @@ static uint64_t parse_chunk(evtx_src *x, const chunk_job *job)
 }
 
 /* Reads slot into p->img; false (and a zero-filled rest) on a short read. */
-static bool load_chunk(evtx_src *x, uint32_t slot, size_t *got)
+static bool load_chunk(int fd, parser *p, uint32_t slot, size_t *got)
 {
-	uint8_t *c = x->p.img + EVTX_FILE_HEADER_SIZE;
-	ssize_t n = pread(x->fd, c, EVTX_CHUNK_SIZE, slot_offset(slot));
+	uint8_t *c = p->img + EVTX_FILE_HEADER_SIZE;
+	ssize_t n = pread(fd, c, EVTX_CHUNK_SIZE, slot_offset(slot));
 	*got = n > 0 ? (size_t)n : 0;
 	if (*got < EVTX_CHUNK_SIZE)
 		memset(c + *got, 0, EVTX_CHUNK_SIZE - *got);
@@ -512,6 +519,201 @@ static bool all_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return false;
 	return true;
+}
+
+typedef struct chunk_out {
+	uint64_t first_id; /* from the chunk header */
+	uint64_t top;      /* highest record id handled */
+} chunk_out;
+
+/* Reads and parses one chunk that has a chunk signature: reports what is
+ * wrong with it (quietly for the newest chunk of a followed log, which may
+ * be mid-write) and queues its events on q. Runs in any thread. */
+static chunk_out good_chunk(evtx_src *x, parser *p, evq *q, uint32_t slot, bool newest,
+                           uint32_t file_flags)
+{
+	struct source *s = x->s;
+	size_t got;
+	bool whole = load_chunk(x->fd, p, slot, &got);
+	evtx_chunk_header h;
+	evtx_chunk_parse(p->img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
+	bool crc = evtx_chunk_has_crc(&h, file_flags);
+	bool consistent = whole && h.sane && (!crc || (h.header_crc_ok && h.data_crc_ok));
+	bool live = s->opts.follow && newest;
+	if (!consistent && !live) {
+		off_t off = slot_offset(slot);
+		if (h.sane && crc && !h.header_crc_ok)
+			msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
+			           "header checksum mismatch (string or template table may be "
+			           "damaged)", s->path, slot, (intmax_t)off);
+		if (whole && h.sane && crc && !h.data_crc_ok)
+			msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
+			           "records checksum mismatch", s->path, slot, (intmax_t)off);
+	}
+	chunk_job job = { .slot = slot, .h = &h, .records = true,
+	                  .recovered = s->opts.recover, .quiet = live && !consistent };
+	chunk_out o = { h.first_id, parse_chunk(x, p, q, &job) };
+	atomic_fetch_add(&s->n_bytes, got);
+	return o;
+}
+
+/* The tail starts at the newest chunk. */
+static void set_current(evtx_src *x, uint32_t slot, const chunk_out *o)
+{
+	x->have_cur = true;
+	x->cur = slot;
+	x->cur_first = o->first_id;
+	x->done_id = o->top;
+}
+
+/* ---- loading on every core ---- */
+
+#define PAR_MAX_WORKERS 4
+#define PAR_WINDOW 8 /* chunks parsed ahead of the ring: bounds memory */
+
+/* Worker threads for n chunks: one per online CPU (at most 4), none for a
+ * small file. */
+static unsigned evtx_workers(size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 4 || cpus < 2)
+		return 1;
+	return cpus > PAR_MAX_WORKERS ? PAR_MAX_WORKERS : (unsigned)cpus;
+}
+
+typedef struct par_slot {
+	evq q;
+	chunk_out out;
+	bool done;
+} par_slot;
+
+typedef struct par {
+	evtx_src *x;
+	const slot_info *good;
+	size_t n, newest;
+	uint32_t file_flags;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next;     /* next chunk a worker takes */
+	size_t consumed; /* chunks handed to the ring */
+	bool abort;
+	par_slot win[PAR_WINDOW];
+} par;
+
+typedef struct par_worker {
+	par *P;
+	parser p;
+	pthread_t t;
+	bool started;
+} par_worker;
+
+static void *par_main(void *arg)
+{
+	par_worker *w = arg;
+	par *P = w->P;
+	for (;;) {
+		pthread_mutex_lock(&P->mu);
+		while (!P->abort && P->next < P->n && P->next >= P->consumed + PAR_WINDOW)
+			pthread_cond_wait(&P->cv, &P->mu);
+		if (P->abort || P->next >= P->n) {
+			pthread_mutex_unlock(&P->mu);
+			return NULL;
+		}
+		size_t i = P->next++;
+		pthread_mutex_unlock(&P->mu);
+		par_slot *ps = &P->win[i % PAR_WINDOW];
+		ps->out = good_chunk(P->x, &w->p, &ps->q, P->good[i].slot, i == P->newest,
+		                     P->file_flags);
+		pthread_mutex_lock(&P->mu);
+		ps->done = true;
+		pthread_cond_broadcast(&P->cv);
+		pthread_mutex_unlock(&P->mu);
+	}
+}
+
+/* Parses the chunks on worker threads (libevtx is the bottleneck, and one
+ * libevtx file object per thread is safe) and pushes their events in
+ * chunk order from the reader thread. Falls back to one thread when the
+ * workers cannot be set up. */
+static void read_parallel(evtx_src *x, const slot_info *good, size_t n, size_t newest,
+                          uint32_t file_flags)
+{
+	struct source *s = x->s;
+	unsigned nw = evtx_workers(n);
+	par *P = calloc(1, sizeof *P);
+	par_worker *w = calloc(nw, sizeof *w);
+	unsigned started = 0;
+	if (P && w) {
+		*P = (par){ .x = x, .good = good, .n = n, .newest = newest,
+		            .file_flags = file_flags };
+		pthread_mutex_init(&P->mu, NULL);
+		pthread_cond_init(&P->cv, NULL);
+		for (unsigned k = 0; k < nw; k++) {
+			w[k].P = P;
+			if (!parser_init(&w[k].p, s))
+				break;
+			if (pthread_create(&w[k].t, NULL, par_main, &w[k]) != 0)
+				break;
+			w[k].started = true;
+			started++;
+		}
+	}
+	size_t i = 0;
+	for (; started && i < n; i++) {
+		par_slot *ps = &P->win[i % PAR_WINDOW];
+		pthread_mutex_lock(&P->mu);
+		while (!ps->done && !source_stopping(s)) {
+			/* the stop flag is polled: workers notice it themselves */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L)
+				ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+			pthread_cond_timedwait(&P->cv, &P->mu, &ts);
+		}
+		bool ok = ps->done;
+		pthread_mutex_unlock(&P->mu);
+		if (!ok)
+			break;
+		ring_push(s->ring, ps->q.v, ps->q.n);
+		atomic_fetch_add(&s->n_read, ps->q.n);
+		ps->q.n = 0;
+		if (i == newest)
+			set_current(x, good[i].slot, &ps->out);
+		pthread_mutex_lock(&P->mu);
+		ps->done = false;
+		P->consumed = i + 1;
+		pthread_cond_broadcast(&P->cv);
+		pthread_mutex_unlock(&P->mu);
+	}
+	if (P) {
+		pthread_mutex_lock(&P->mu);
+		P->abort = true;
+		pthread_cond_broadcast(&P->cv);
+		pthread_mutex_unlock(&P->mu);
+	}
+	for (unsigned k = 0; w && k < nw; k++) {
+		if (w[k].started)
+			pthread_join(w[k].t, NULL);
+		parser_free(&w[k].p);
+	}
+	if (P) {
+		for (size_t k = 0; k < PAR_WINDOW; k++) {
+			for (size_t j = 0; j < P->win[k].q.n; j++)
+				event_free(&P->win[k].q.v[j]);
+			free(P->win[k].q.v);
+		}
+		pthread_mutex_destroy(&P->mu);
+		pthread_cond_destroy(&P->cv);
+	}
+	free(P);
+	free(w);
+	/* no worker at all: do it here */
+	for (; !started && i < n && !source_stopping(s); i++) {
+		chunk_out o = good_chunk(x, &x->p, &x->q, good[i].slot, i == newest, file_flags);
+		if (i == newest)
+			set_current(x, good[i].slot, &o);
+	}
 }
 
 /* ---- the whole file ---- */
@@ -593,7 +795,7 @@ static bool read_all(evtx_src *x)
 		if (h.empty && i >= fh.n_chunks)
 			continue;
 		size_t got;
-		load_chunk(x, i, &got);
+		load_chunk(x->fd, &x->p, i, &got);
 		if (!all_zero(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE))
 			bad[nbad++] = i;
 	}
@@ -605,40 +807,20 @@ static bool read_all(evtx_src *x)
 		if (good[i].sane && (newest == ngood || good[i].last_id >= good[newest].last_id))
 			newest = i;
 
-	for (size_t i = 0; i < ngood && !source_stopping(s); i++) {
-		uint32_t slot = good[i].slot;
-		size_t got;
-		bool whole = load_chunk(x, slot, &got);
-		evtx_chunk_header h;
-		evtx_chunk_parse(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
-		bool crc = evtx_chunk_has_crc(&h, fh.flags);
-		bool consistent = whole && h.sane && (!crc || (h.header_crc_ok && h.data_crc_ok));
-		bool live = s->opts.follow && i == newest;
-		if (!consistent && !live) {
-			off_t off = slot_offset(slot);
-			if (h.sane && crc && !h.header_crc_ok)
-				msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
-				           "header checksum mismatch (string or template table may be "
-				           "damaged)", path, slot, (intmax_t)off);
-			if (whole && h.sane && crc && !h.data_crc_ok)
-				msglog_add(s->log, MSG_WARN, "%s: chunk %" PRIu32 " (offset %jd): "
-				           "records checksum mismatch", path, slot, (intmax_t)off);
-		}
-		chunk_job job = { .slot = slot, .h = &h, .records = true,
-		                  .recovered = s->opts.recover, .quiet = live && !consistent };
-		uint64_t top = parse_chunk(x, &job);
-		atomic_fetch_add(&s->n_bytes, got);
-		if (i == newest) {
-			x->have_cur = true;
-			x->cur = slot;
-			x->cur_first = h.first_id;
-			x->done_id = top;
+	if (evtx_workers(ngood) > 1) {
+		read_parallel(x, good, ngood, newest, fh.flags);
+	} else {
+		for (size_t i = 0; i < ngood && !source_stopping(s); i++) {
+			chunk_out o = good_chunk(x, &x->p, &x->q, good[i].slot, i == newest,
+			                         fh.flags);
+			if (i == newest)
+				set_current(x, good[i].slot, &o);
 		}
 	}
 	for (size_t i = 0; i < nbad && !source_stopping(s); i++) {
 		uint32_t slot = bad[i];
 		size_t got;
-		load_chunk(x, slot, &got);
+		load_chunk(x->fd, &x->p, slot, &got);
 		uint32_t stop;
 		size_t lost = evtx_chunk_records(x->p.img + EVTX_FILE_HEADER_SIZE,
 		                                 EVTX_CHUNK_SIZE, x->p.refs,
@@ -651,7 +833,7 @@ static bool read_all(evtx_src *x)
 			evtx_chunk_header h;
 			evtx_chunk_parse(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
 			chunk_job job = { .slot = slot, .h = &h, .recovered = true };
-			parse_chunk(x, &job);
+			parse_chunk(x, &x->p, &x->q, &job);
 		}
 		atomic_fetch_add(&s->n_bytes, got);
 	}
@@ -713,7 +895,7 @@ static step_result tail_step(evtx_src *x)
 		if (x->cur >= nslots)
 			return fh_ok ? STEP_CLEARED : STEP_AGAIN;
 		size_t got;
-		bool whole = load_chunk(x, x->cur, &got);
+		bool whole = load_chunk(x->fd, &x->p, x->cur, &got);
 		evtx_chunk_header h;
 		evtx_chunk_parse(x->p.img + EVTX_FILE_HEADER_SIZE, EVTX_CHUNK_SIZE, &h);
 		if (!h.sig_ok) {
@@ -753,7 +935,7 @@ static step_result tail_step(evtx_src *x)
 		if (h.last_id > x->done_id && h.sane) {
 			chunk_job job = { .slot = x->cur, .h = &h, .after_id = x->done_id,
 			                  .records = true };
-			x->done_id = parse_chunk(x, &job);
+			x->done_id = parse_chunk(x, &x->p, &x->q, &job);
 			flush_q(x);
 			atomic_fetch_add(&s->n_bytes, EVTX_CHUNK_SIZE);
 		}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fields.h"
 #include "intern.h"
 
 /* ---- columns ---- */
@@ -542,6 +543,9 @@ struct view {
 	ring *r;
 	view_rec *cache;   /* indexed by seq & cmask */
 	uint64_t *bits;    /* one bit per cache slot (filtering) */
+	correl *c;         /* fed every event taken, in seq order */
+	uint8_t *cflags;   /* correl flags of each cache slot's 4690 (a byte per
+	                      slot, beside the 72-byte record: they change late) */
 	uint64_t cmask;
 	uint64_t c_first;  /* rows hold only seqs >= c_first */
 	uint64_t c_end;    /* next seq to take from the ring */
@@ -561,6 +565,13 @@ struct view {
 
 	view_filter filters[VIEW_FILTERS_MAX];
 	textm tms[VIEW_FILTERS_MAX]; /* matcher of each VF_TEXT filter */
+	/* VF_HANDLE: the seqs of the handle's trail, ascending (reloaded as
+	 * events arrive: a trail grows with its close and new duplicates). */
+	uint64_t *trail[VIEW_FILTERS_MAX];
+	size_t ntrail[VIEW_FILTERS_MAX];
+	/* VF_PROCESS: the process's pid and computer, which never change. */
+	uint64_t ppid[VIEW_FILTERS_MAX];
+	uint32_t pcomp[VIEW_FILTERS_MAX];
 	size_t nf;
 	textm search;
 
@@ -570,6 +581,8 @@ struct view {
 	size_t pcap;
 	uint64_t *batch, *btmp;
 	size_t bcap;
+	uint64_t *changed; /* 4690s correlation changed this pass */
+	size_t nchanged, chcap;
 };
 
 static const view_rec *rec_of(const view *v, uint64_t seq)
@@ -612,6 +625,7 @@ static int cmp_asc(const view *v, const view_rec *a, uint64_t sa, const view_rec
 		x = num_key(a->tgt_handle, view_rec_num(a, VN_TGT_HANDLE));
 		y = num_key(b->tgt_handle, view_rec_num(b, VN_TGT_HANDLE));
 		break;
+	case VC_OBJECT:
 	case VC_COUNT: break;
 	}
 	if (!c)
@@ -723,9 +737,13 @@ view *view_create(ring *r, bool all_events)
 		size *= 2;
 	v->cache = calloc(size, sizeof *v->cache);
 	v->bits = calloc((size + 63) / 64, sizeof *v->bits);
-	if (!v->cache || !v->bits) {
+	v->cflags = calloc(size, 1);
+	v->c = correl_create(NULL);
+	if (!v->cache || !v->bits || !v->cflags || !v->c) {
 		free(v->cache);
 		free(v->bits);
+		free(v->cflags);
+		correl_destroy(v->c);
 		free(v);
 		return NULL;
 	}
@@ -745,6 +763,10 @@ void view_destroy(view *v)
 	for (size_t i = 0; i < VIEW_FILTERS_MAX; i++)
 		tm_free(&v->tms[i]);
 	tm_free(&v->search);
+	for (size_t i = 0; i < VIEW_FILTERS_MAX; i++)
+		free(v->trail[i]);
+	correl_destroy(v->c);
+	free(v->cflags);
 	free(v->cache);
 	free(v->bits);
 	free(v->rows);
@@ -752,6 +774,7 @@ void view_destroy(view *v)
 	free(v->pb);
 	free(v->batch);
 	free(v->btmp);
+	free(v->changed);
 	free(v);
 }
 
@@ -762,8 +785,23 @@ static bool pass_mode(const view *v, const view_rec *r)
 	return v->all || r->event_id == 4690 || (r->ev_flags & EVENT_MARKER);
 }
 
-static bool pass_filter(const view_filter *f, const view_rec *r)
+static bool in_trail(const view *v, size_t i, uint64_t seq)
 {
+	size_t lo = 0, hi = v->ntrail[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->trail[i][mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->ntrail[i] && v->trail[i][lo] == seq;
+}
+
+/* Filter i on the cached record of seq (and what correlation keeps). */
+static bool pass_filter(const view *v, size_t i, const view_rec *r, uint64_t seq)
+{
+	const view_filter *f = &v->filters[i];
 	bool sok = view_rec_num(r, VN_SRC_PID) == NUM_OK;
 	bool tok = view_rec_num(r, VN_TGT_PID) == NUM_OK;
 	switch (f->kind) {
@@ -772,18 +810,36 @@ static bool pass_filter(const view_filter *f, const view_rec *r)
 	case VF_PID: return (sok && r->src_pid == f->num) || (tok && r->tgt_pid == f->num);
 	case VF_USER: return r->domain == f->domain && r->user == f->user;
 	case VF_CROSS: return sok && tok && r->src_pid != r->tgt_pid;
-	case VF_TEXT: return true; /* needs the event: pass_text() */
+	case VF_SYSTEM:
+		return r->event_id == 4690 && tok && r->tgt_pid == 4 && !(sok && r->src_pid == 4);
+	case VF_ALERT:
+		return (v->cflags[seq & v->cmask] & (CORREL_OTHER_USER | CORREL_LOWER_IL)) != 0;
+	case VF_HANDLE: return in_trail(v, i, seq);
+	case VF_PAIR: return r->event_id == 4690 && correl_pair_has(v->c, &f->pair, seq);
+	case VF_TEXT:
+	case VF_PROCESS: return true; /* need the event: pass_event() */
 	}
 	return false;
 }
 
+static bool needs_event(vf_kind k)
+{
+	return k == VF_TEXT || k == VF_PROCESS;
+}
+
+/* Filters whose answer changes when correlation learns more. */
+static bool needs_correl(vf_kind k)
+{
+	return k == VF_ALERT || k == VF_PROCESS || k == VF_HANDLE || k == VF_PAIR;
+}
+
 /* Filters that need only the cached record. */
-static bool pass_cheap(const view *v, const view_rec *r)
+static bool pass_cheap(const view *v, const view_rec *r, uint64_t seq)
 {
 	if (!pass_mode(v, r))
 		return false;
 	for (size_t i = 0; i < v->nf; i++)
-		if (!pass_filter(&v->filters[i], r))
+		if (!pass_filter(v, i, r, seq))
 			return false;
 	return true;
 }
@@ -791,7 +847,15 @@ static bool pass_cheap(const view *v, const view_rec *r)
 static bool has_text(const view *v)
 {
 	for (size_t i = 0; i < v->nf; i++)
-		if (v->filters[i].kind == VF_TEXT)
+		if (needs_event(v->filters[i].kind))
+			return true;
+	return false;
+}
+
+static bool has_correl(const view *v)
+{
+	for (size_t i = 0; i < v->nf; i++)
+		if (needs_correl(v->filters[i].kind))
 			return true;
 	return false;
 }
@@ -822,12 +886,67 @@ static bool match_seq(view *v, textm *m, uint64_t seq, bool *locked)
 	return ev && tm_event(m, ev);
 }
 
+/* Filter i, which needs the event (needs_event); locks as match_seq(). */
+static bool pass_event_one(view *v, size_t i, uint64_t seq, bool *locked)
+{
+	if (v->filters[i].kind == VF_TEXT)
+		return match_seq(v, &v->tms[i], seq, locked);
+	/* A record that holds all its event's fields names processes only as
+	 * source and target: most events fail here, without the ring. */
+	const view_rec *r = rec_of(v, seq);
+	if (r->ev_flags & VIEW_REC_COMPLETE) {
+		bool src = view_rec_num(r, VN_SRC_PID) == NUM_OK && r->src_pid == v->ppid[i];
+		bool tgt = view_rec_num(r, VN_TGT_PID) == NUM_OK && r->tgt_pid == v->ppid[i];
+		if (r->computer != v->pcomp[i] || (!src && !tgt))
+			return false;
+	}
+	if (!*locked) {
+		ring_lock(v->r);
+		*locked = true;
+	}
+	const event *ev = ring_at(v->r, seq);
+	return ev && correl_touches_process(v->c, v->filters[i].num, seq, ev);
+}
+
 static bool pass_text(view *v, uint64_t seq, bool *locked)
 {
 	for (size_t i = 0; i < v->nf; i++)
-		if (v->filters[i].kind == VF_TEXT && !match_seq(v, &v->tms[i], seq, locked))
+		if (needs_event(v->filters[i].kind) && !pass_event_one(v, i, seq, locked))
 			return false;
 	return true;
+}
+
+/* Reloads the trail of VF_HANDLE filter i. false when memory is short (the
+ * old trail stays). */
+static bool trail_load(view *v, size_t i)
+{
+	size_t n = correl_handle_trail(v->c, v->filters[i].num, NULL, 0);
+	if (n == 0) {
+		v->ntrail[i] = 0;
+		return true;
+	}
+	correl_link *l = malloc(n * sizeof *l);
+	uint64_t *seqs = malloc(n * sizeof *seqs);
+	if (!l || !seqs) {
+		free(l);
+		free(seqs);
+		return false;
+	}
+	n = correl_handle_trail(v->c, v->filters[i].num, l, n);
+	for (size_t k = 0; k < n; k++)
+		seqs[k] = l[k].seq;
+	free(l);
+	free(v->trail[i]);
+	v->trail[i] = seqs;
+	v->ntrail[i] = n;
+	return true;
+}
+
+static void trails_load(view *v)
+{
+	for (size_t i = 0; i < v->nf; i++)
+		if (v->filters[i].kind == VF_HANDLE)
+			trail_load(v, i);
 }
 
 /* ---- full rebuild: filter everything taken, then sort ---- */
@@ -908,6 +1027,7 @@ static uint64_t sort_key(const view *v, const view_rec *r, const uint64_t *rank,
 	case VC_SRC_HANDLE: return num_key(r->src_handle, view_rec_num(r, VN_SRC_HANDLE));
 	case VC_TGT_PID: return num_key(r->tgt_pid, view_rec_num(r, VN_TGT_PID));
 	case VC_TGT_HANDLE: return num_key(r->tgt_handle, view_rec_num(r, VN_TGT_HANDLE));
+	case VC_OBJECT:
 	case VC_COUNT: break;
 	}
 	return 0;
@@ -949,7 +1069,7 @@ static dw_status sort_all(view *v)
 	for (size_t i = 0; i < span; i++) {
 		uint64_t s = v->rev ? v->c_end - 1 - i : v->c_first + i;
 		const view_rec *r = rec_of(v, s);
-		if (!pass_cheap(v, r) || (text && !pass_text(v, s, &locked)))
+		if (!pass_cheap(v, r, s) || (text && !pass_text(v, s, &locked)))
 			continue;
 		uint64_t k = sort_key(v, r, rank, nrank);
 		if (v->rev)
@@ -983,7 +1103,7 @@ static dw_status rebuild(view *v)
 		v->n = 0;
 		if (ensure_rows(v, (size_t)(v->c_end - v->c_first)))
 			for (uint64_t s = v->c_first; s < v->c_end; s++)
-				if (pass_cheap(v, rec_of(v, s)))
+				if (pass_cheap(v, rec_of(v, s), s))
 					v->rows[v->n++] = s;
 	}
 	reselect(v);
@@ -1032,6 +1152,65 @@ static bool merge_batch(view *v, size_t k)
 	return true;
 }
 
+/* Takes the engine's changed 4690s into cflags; those older than old_end
+ * (already filtered) go to v->changed for refilter_changed(). Returns true
+ * when any of them is taken and still cached. */
+static bool take_changed(view *v, uint64_t old_end)
+{
+	uint64_t seqs[256];
+	size_t n;
+	bool any = false;
+	v->nchanged = 0;
+	do {
+		n = correl_take_changed(v->c, seqs, sizeof seqs / sizeof seqs[0]);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t s = seqs[i];
+			correl_dup d;
+			if (s < v->c_first || s >= v->c_end || !correl_get(v->c, s, &d))
+				continue;
+			v->cflags[s & v->cmask] = (uint8_t)d.flags;
+			any = true;
+			if (s >= old_end)
+				continue;
+			if (v->nchanged == v->chcap) {
+				size_t cap = v->chcap ? v->chcap * 2 : 256;
+				uint64_t *c = realloc(v->changed, cap * sizeof *c);
+				if (!c)
+					continue; /* the row keeps its old filtering */
+				v->changed = c;
+				v->chcap = cap;
+			}
+			v->changed[v->nchanged++] = s;
+		}
+	} while (n == sizeof seqs / sizeof seqs[0]);
+	return any;
+}
+
+/* Filters the changed rows again when a filter depends on correlation:
+ * rows that now fail leave, rows that now pass join the batch (k rows
+ * already). Their order does not depend on correlation. Returns the new
+ * batch size. Called with the ring locked. */
+static size_t refilter_changed(view *v, uint64_t old_end, size_t k)
+{
+	if (!has_correl(v))
+		return k;
+	bool text = has_text(v), locked = true;
+	for (size_t i = 0; i < v->nchanged; i++) {
+		uint64_t s = v->changed[i];
+		if (s >= old_end)
+			continue;
+		bool want = pass_cheap(v, rec_of(v, s), s) && (!text || pass_text(v, s, &locked));
+		size_t pos = view_find(v, s);
+		if (want && pos == SIZE_MAX && ensure_batch(v, k + 1)) {
+			v->batch[k++] = s;
+		} else if (!want && pos != SIZE_MAX) {
+			memmove(v->rows + pos, v->rows + pos + 1, (v->n - pos - 1) * sizeof *v->rows);
+			v->n--;
+		}
+	}
+	return k;
+}
+
 bool view_update(view *v, size_t budget, bool *more)
 {
 	if (more)
@@ -1056,16 +1235,31 @@ bool view_update(view *v, size_t budget, bool *more)
 	bool room = ensure_batch(v, (size_t)(stop - v->c_end));
 	if (!room)
 		stop = v->c_end; /* try again next time */
-	for (uint64_t s = v->c_end; s < stop; s++) {
-		view_rec *r = &v->cache[s & v->cmask];
-		rec_fill(r, ring_at(v->r, s));
-		if (pass_cheap(v, r) && (!text || pass_text(v, s, &locked)))
-			v->batch[k++] = s;
+	if (evict)
+		correl_forget_before(v->c, first);
+	uint64_t old_end = v->c_end;
+	/* Feed the engine first, so that rows of this batch are filtered with
+	 * what later events of the same batch explain. */
+	for (uint64_t s = old_end; s < stop; s++) {
+		const event *ev = ring_at(v->r, s);
+		rec_fill(&v->cache[s & v->cmask], ev);
+		correl_feed(v->c, s, ev); /* DW_NOMEM: this event stays unexplained */
+		correl_dup d;
+		v->cflags[s & v->cmask] =
+			(uint8_t)(ev->event_id == 4690 && correl_get(v->c, s, &d) ? d.flags : 0);
 	}
 	v->c_end = stop;
+	bool redo = take_changed(v, old_end);
+	if (stop > old_end)
+		trails_load(v);
+	for (uint64_t s = old_end; s < stop; s++)
+		if (pass_cheap(v, rec_of(v, s), s) && (!text || pass_text(v, s, &locked)))
+			v->batch[k++] = s;
+	if (redo)
+		k = refilter_changed(v, old_end, k);
 	ring_unlock(v->r);
 
-	bool changed = evict && drop_evicted(v);
+	bool changed = (evict && drop_evicted(v)) || redo;
 	if (k) {
 		merge_sort(v->batch, v->btmp, k, cmp_seq_ctx, v);
 		if (merge_batch(v, k)) {
@@ -1185,7 +1379,8 @@ bool view_all_events(const view *v)
 
 dw_status view_set_sort(view *v, view_col col, bool reverse)
 {
-	if ((unsigned)col >= VC_COUNT)
+	/* The object lives in the engine, not in the record: not sortable. */
+	if ((unsigned)col >= VC_COUNT || col == VC_OBJECT)
 		return DW_USAGE;
 	if (v->col == col && v->rev == reverse)
 		return DW_OK;
@@ -1225,6 +1420,19 @@ dw_status view_filter_push(view *v, const view_filter *f)
 	v->filters[i] = *f;
 	if (f->kind == VF_TEXT)
 		tm_reset(&v->tms[i], f->text);
+	if (f->kind == VF_HANDLE && !trail_load(v, i)) {
+		v->nf--;
+		return DW_NOMEM;
+	}
+	if (f->kind == VF_PROCESS) {
+		correl_proc p;
+		if (!correl_process(v->c, f->num, &p)) {
+			v->nf--;
+			return DW_USAGE; /* forgotten since: it names no event */
+		}
+		v->ppid[i] = p.pid;
+		v->pcomp[i] = p.computer;
+	}
 	/* A new AND filter only removes rows: filter in place, order kept.
 	 * Rows are in display order, scattered over the cache; when they are
 	 * many, test the cache in seq order (sequential) into a bitmap and
@@ -1235,8 +1443,8 @@ dw_status view_filter_push(view *v, const view_filter *f)
 	if (v->n >= span / 8) {
 		for (uint64_t s = v->c_first; s < v->c_end; s++) {
 			uint64_t slot = s & v->cmask;
-			bool pass = f->kind == VF_TEXT ? match_seq(v, &v->tms[i], s, &locked)
-			                               : pass_filter(f, &v->cache[slot]);
+			bool pass = needs_event(f->kind) ? pass_event_one(v, i, s, &locked)
+			                                 : pass_filter(v, i, &v->cache[slot], s);
 			if (pass)
 				v->bits[slot / 64] |= 1ull << (slot % 64);
 			else
@@ -1250,8 +1458,8 @@ dw_status view_filter_push(view *v, const view_filter *f)
 	} else {
 		for (size_t j = 0; j < v->n; j++) {
 			uint64_t s = v->rows[j];
-			bool pass = f->kind == VF_TEXT ? match_seq(v, &v->tms[i], s, &locked)
-			                               : pass_filter(f, rec_of(v, s));
+			bool pass = needs_event(f->kind) ? pass_event_one(v, i, s, &locked)
+			                                 : pass_filter(v, i, rec_of(v, s), s);
 			if (pass)
 				v->rows[k++] = s;
 		}
@@ -1260,6 +1468,75 @@ dw_status view_filter_push(view *v, const view_filter *f)
 		ring_unlock(v->r);
 	v->n = k;
 	reselect(v);
+	return DW_OK;
+}
+
+/* "spoolsv.exe 0x678" (or "0x678" when the image is unknown). */
+static void proc_label(const correl_proc *p, char *buf, size_t cap)
+{
+	dw_str b = correl_basename(p->image);
+	if (b.len)
+		snprintf(buf, cap, "%.*s 0x%" PRIx64, (int)(b.len < 64 ? b.len : 64), b.s, p->pid);
+	else
+		snprintf(buf, cap, "0x%" PRIx64, p->pid);
+}
+
+/* VF_PROCESS for the selected row: the source (target) process of a 4690,
+ * the process another event names. */
+static dw_status sel_process(view *v, bool target, view_filter *out)
+{
+	uint64_t seq = v->rows[v->sel];
+	const view_rec *r = rec_of(v, seq);
+	correl_proc p;
+	if (r->event_id == 4690) {
+		correl_dup d;
+		if (!correl_get(v->c, seq, &d))
+			return DW_USAGE;
+		p = target ? d.tgt : d.src;
+	} else {
+		if (target)
+			return DW_USAGE;
+		ring_lock(v->r);
+		const event *ev = ring_at(v->r, seq);
+		uint64_t id = 0;
+		if (ev) {
+			dw_num pid = event_num(ev, r->event_id == 4688 ? F_NewProcessId : F_ProcessId);
+			if (pid.st == NUM_OK)
+				id = correl_process_at(v->c, ev->computer, pid.v, seq);
+		}
+		ring_unlock(v->r);
+		if (!correl_process(v->c, id, &p))
+			return DW_USAGE;
+	}
+	if (!p.id)
+		return DW_USAGE;
+	out->num = p.id;
+	proc_label(&p, out->text, sizeof out->text);
+	return DW_OK;
+}
+
+/* VF_HANDLE for the selected row: the handle correl_handle_of() names. */
+static dw_status sel_handle(view *v, view_filter *out)
+{
+	uint64_t seq = v->rows[v->sel];
+	ring_lock(v->r);
+	const event *ev = ring_at(v->r, seq);
+	uint64_t id = ev ? correl_handle_of(v->c, seq, ev) : 0;
+	ring_unlock(v->r);
+	correl_link l;
+	if (!id || correl_handle_trail(v->c, id, &l, 1) == 0)
+		return DW_USAGE;
+	out->num = id;
+	/* Named after its first event: the open, or the first duplication. */
+	correl_proc p;
+	uint32_t comp = rec_of(v, seq)->computer;
+	if (correl_process(v->c, correl_process_at(v->c, comp, l.pid, l.seq), &p)) {
+		char who[96];
+		proc_label(&p, who, sizeof who);
+		snprintf(out->text, sizeof out->text, "0x%" PRIx64 " of %s", l.handle, who);
+	} else {
+		snprintf(out->text, sizeof out->text, "0x%" PRIx64 " of 0x%" PRIx64, l.handle, l.pid);
+	}
 	return DW_OK;
 }
 
@@ -1287,9 +1564,22 @@ dw_status view_filter_from_sel(view *v, vf_kind kind, view_filter *out)
 		out->domain = r->domain;
 		out->user = r->user;
 		return DW_OK;
+	case VF_PROCESS:
+		return sel_process(v, false, out);
+	case VF_HANDLE:
+		return sel_handle(v, out);
 	default:
 		return DW_USAGE;
 	}
+}
+
+dw_status view_filter_target_process(view *v, view_filter *out)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = VF_PROCESS;
+	if (v->sel >= v->n)
+		return DW_USAGE;
+	return sel_process(v, true, out);
 }
 
 bool view_filter_pop(view *v)
@@ -1297,6 +1587,7 @@ bool view_filter_pop(view *v)
 	if (v->nf == 0)
 		return false;
 	v->nf--;
+	v->ntrail[v->nf] = 0;
 	rebuild(v);
 	return true;
 }
@@ -1306,6 +1597,7 @@ void view_filter_clear(view *v)
 	if (v->nf == 0)
 		return;
 	v->nf = 0;
+	memset(v->ntrail, 0, sizeof v->ntrail);
 	rebuild(v);
 }
 
@@ -1334,6 +1626,11 @@ size_t view_filter_label(const view_filter *f, bool decimal, char *buf, size_t c
 		break;
 	case VF_CROSS: n = snprintf(buf, cap, "cross"); break;
 	case VF_TEXT: n = snprintf(buf, cap, "text~%s", f->text); break;
+	case VF_SYSTEM: n = snprintf(buf, cap, "into System"); break;
+	case VF_ALERT: n = snprintf(buf, cap, "other user/lower IL"); break;
+	case VF_PROCESS: n = snprintf(buf, cap, "process=%s", f->text); break;
+	case VF_HANDLE: n = snprintf(buf, cap, "handle=%s", f->text); break;
+	case VF_PAIR: n = snprintf(buf, cap, "pair=%s", f->text); break;
 	}
 	return n < 0 ? 0 : (size_t)n;
 }
@@ -1379,6 +1676,66 @@ bool view_matches(view *v, uint64_t seq, const char *text)
 	if (locked)
 		ring_unlock(v->r);
 	return hit;
+}
+
+/* ---- correlation ---- */
+
+const correl *view_correl(const view *v)
+{
+	return v->c;
+}
+
+unsigned view_correl_flags(const view *v, uint64_t seq)
+{
+	if (seq < v->c_first || seq >= v->c_end)
+		return 0;
+	return v->cflags[seq & v->cmask];
+}
+
+row_role view_row_role(const view *v, uint64_t seq, const view_rec *r)
+{
+	row_role role = view_rec_role(r);
+	if (role != ROW_MARKER && role != ROW_RECOVERED &&
+	    (view_correl_flags(v, seq) & (CORREL_OTHER_USER | CORREL_LOWER_IL)))
+		return ROW_ALERT;
+	return role;
+}
+
+size_t view_reveal(view *v, uint64_t seq)
+{
+	if (seq < v->c_first || seq >= v->c_end)
+		return SIZE_MAX;
+	size_t pos = view_find(v, seq);
+	if (pos == SIZE_MAX && !pass_mode(v, rec_of(v, seq)))
+		view_set_all_events(v, true);
+	pos = view_find(v, seq);
+	if (pos == SIZE_MAX)
+		view_filter_clear(v);
+	pos = view_find(v, seq);
+	if (pos != SIZE_MAX)
+		view_select(v, pos);
+	return pos;
+}
+
+static bool keep_shown(void *ctx, uint64_t seq)
+{
+	const view *v = ctx;
+	uint64_t slot = seq & v->cmask;
+	return seq >= v->c_first && seq < v->c_end && (v->bits[slot / 64] >> (slot % 64) & 1);
+}
+
+dw_status view_aggregate(view *v, correl_agg_mode mode, correl_pair **out, size_t *n)
+{
+	/* Without filters every 4690 the engine holds is shown. Otherwise the
+	 * rows are marked in the bitmap first: one pass, not a search each. */
+	if (v->nf == 0)
+		return correl_aggregate(v->c, mode, NULL, NULL, out, n);
+	memset(v->bits, 0, (size_t)((v->cmask + 64) / 64) * sizeof *v->bits);
+	for (size_t i = 0; i < v->n; i++) {
+		uint64_t slot = v->rows[i] & v->cmask;
+		v->bits[slot / 64] |= 1ull << (slot % 64);
+	}
+	return correl_aggregate(v->c, mode, keep_shown, v, out, n);
 }
 
 void view_get_stats(view *v, view_stats *out)

@@ -162,13 +162,15 @@ bool view_frozen(const view *v);
 dw_status view_set_all_events(view *v, bool all);
 bool view_all_events(const view *v);
 
-/* Sorting. Default: VC_TIME ascending. */
+/* Sorting. Default: VC_TIME ascending. VC_OBJECT (drawn from correlation,
+ * not kept in the record) is not sortable: DW_USAGE. */
 dw_status view_set_sort(view *v, view_col col, bool reverse);
 view_col view_sort_col(const view *v);
 bool view_sort_reverse(const view *v);
 
 /* Adds a filter (DW_RANGE when VIEW_FILTERS_MAX are set; DW_USAGE for an
- * empty text). Only rows that pass it stay. */
+ * empty text or a process correlation no longer knows; DW_NOMEM). Only rows
+ * that pass it stay. */
 dw_status view_filter_push(view *v, const view_filter *f);
 /* Builds a filter of kind (VF_SRC_PID, VF_TGT_PID, VF_USER, VF_PROCESS,
  * VF_HANDLE) from the selected row. VF_PROCESS takes the source process of

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "intern.h"
 #include "tui_impl.h"
 
@@ -51,7 +52,7 @@ static void line(detail *d, theme_role role, const char *label, const char *valu
 	size_t lo = keep(d, label, ll), vo = keep(d, value ? value : "", value ? vlen : 0);
 	if (lo == SIZE_MAX || vo == SIZE_MAX)
 		return;
-	d->lines[d->n++] = (dline){ role, lo, ll, vo, value ? vlen : 0 };
+	d->lines[d->n++] = (dline){ role, lo, ll, vo, value ? vlen : 0, CORREL_NOSEQ };
 }
 
 static void heading(detail *d, const char *text)
@@ -98,6 +99,102 @@ static void event_data(detail *d, const event *ev, const char *title)
 		 * sanitises them. */
 		line(d, TR_DETAIL_VALUE, name, f.value.s, f.value.len);
 	}
+}
+
+static void process(tui *t, detail *d, const char *title, const correl_proc *p, uint64_t pid)
+{
+	heading(d, title);
+	field(d, "Image", p->image);
+	num(t, d, "Process ID", (dw_num){ pid, NUM_OK });
+	if (p->user.len || p->domain.len)
+		fieldf(d, "Account", "%.*s\\%.*s", (int)(p->domain.len < 100 ? p->domain.len : 100),
+		       p->domain.s ? p->domain.s : "", (int)(p->user.len < 100 ? p->user.len : 100),
+		       p->user.s ? p->user.s : "");
+	else
+		field(d, "Account", (dw_str){ NULL, 0 });
+	field(d, "Security ID", p->sid);
+	const char *il = correl_integrity_name(p->integrity);
+	if (p->integrity == CORREL_IL_UNKNOWN)
+		fieldf(d, "Integrity Level", "-");
+	else
+		fieldf(d, "Integrity Level", "%s (%d)", il ? il : "unnamed", p->integrity);
+	if (p->command_line.len)
+		field(d, "Command Line", p->command_line);
+}
+
+/* One line per event of the chain; the line carries its seq. */
+static void chain(tui *t, detail *d, const correl_dup *dup, const event *self)
+{
+	correl_link links[64];
+	size_t n = correl_chain(view_correl(t->v), dup->seq, links, 64);
+	if (n == 0)
+		return;
+	heading(d, n > 64 ? "Chain (the first 64; Tab, Up/Down, Enter: jump to an event):"
+	                  : "Chain (Tab, Up/Down, Enter: jump to an event):");
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++) {
+		const correl_link *l = &links[i];
+		const event *ev = ring_at(t->o->ring, l->seq); /* the caller holds the lock */
+		char h[32], pid[32], rec[32];
+		view_fmt_num(l->handle, NUM_OK, t->decimal, h, sizeof h);
+		view_fmt_num(l->pid, NUM_OK, t->decimal, pid, sizeof pid);
+		if (ev)
+			snprintf(rec, sizeof rec, "record %llu", (unsigned long long)ev->record_id);
+		else
+			snprintf(rec, sizeof rec, "evicted");
+		correl_proc p;
+		uint64_t id = correl_process_at(view_correl(t->v), self->computer, l->pid, l->seq);
+		dw_str name = correl_process(view_correl(t->v), id, &p) ? correl_basename(p.image)
+		                                                        : (dw_str){ NULL, 0 };
+		int nl = (int)(name.len < 64 ? name.len : 64);
+		if (l->handle)
+			fieldf(d, correl_role_name(l->role), "%u %s: %s of %.*s%s%s%s", (unsigned)l->event_id,
+			       rec, h, nl, name.s ? name.s : "", nl ? " " : "", pid,
+			       l->seq == dup->seq ? "  (this event)" : "");
+		else
+			fieldf(d, correl_role_name(l->role), "%u %s: %.*s%s%s", (unsigned)l->event_id, rec, nl,
+			       name.s ? name.s : "", nl ? " " : "", pid);
+		d->lines[d->n - 1].seq = l->seq;
+	}
+}
+
+/* What correlation knows about a 4690: the object, both processes, the
+ * flags and the chain of events behind it. */
+static void correlation(tui *t, detail *d, const correl_dup *dup)
+{
+	const event *self = ring_at(t->o->ring, dup->seq);
+	heading(d, "Object:");
+	if (dup->flags & CORREL_OBJECT) {
+		field(d, "Object Type", dup->object.type);
+		field(d, "Object Name", dup->object.name);
+		if (dup->object.has_access) {
+			char names[512];
+			access_format(access_type_of(dup->object.type.s, dup->object.type.len),
+			              dup->object.access, ACCESS_WINDOWS, names, sizeof names);
+			fieldf(d, "Access", "0x%x: %s", (unsigned)dup->object.access, names);
+		} else {
+			fieldf(d, "Access", "- (no 4656 seen)");
+		}
+	} else {
+		fieldf(d, "Object Type", "- (no 4656/4663 seen for the source handle)");
+	}
+	process(t, d, "Source Process:", &dup->src, dup->src_pid);
+	process(t, d, "Target Process:", &dup->tgt, dup->tgt_pid);
+	char fl[160] = "";
+	static const struct { unsigned bit; const char *text; } names[] = {
+		{ CORREL_CROSS, "cross-process" }, { CORREL_INTO_SYSTEM, "into System" },
+		{ CORREL_OTHER_USER, "into another user" }, { CORREL_LOWER_IL, "into a lower integrity level" },
+		{ CORREL_PENDING, "may still change (window open)" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (dup->flags & names[i].bit) {
+			size_t len = strlen(fl);
+			snprintf(fl + len, sizeof fl - len, "%s%s", len ? ", " : "", names[i].text);
+		}
+	fieldf(d, "Flags", "%s", fl[0] ? fl : "-");
+	if (self)
+		chain(t, d, dup, self);
 }
 
 static void build(tui *t, detail *d, const event *ev)
@@ -156,8 +253,12 @@ static void build(tui *t, detail *d, const event *ev)
 	heading(d, "New Handle Information:");
 	num(t, d, "Target Handle ID", e.tgt_handle);
 	num(t, d, "Target Process ID", e.tgt_pid);
+	/* The record's own data first, then what correlation adds. */
 	if (d->raw)
 		event_data(d, ev, "Event Data (raw):");
+	correl_dup dup;
+	if (correl_get(view_correl(t->v), d->seq, &dup))
+		correlation(t, d, &dup);
 }
 
 void detail_refresh(tui *t)
@@ -169,10 +270,14 @@ void detail_refresh(tui *t)
 		d->n = 0;
 		return;
 	}
-	if (d->valid && d->seq == seq)
+	uint64_t gen = correl_generation(view_correl(t->v));
+	if (d->valid && d->seq == seq && d->gen == gen)
 		return;
-	if (!d->valid || d->seq != seq)
+	if (!d->valid || d->seq != seq) {
 		d->scroll = 0;
+		d->cur = SIZE_MAX;
+	}
+	d->gen = gen;
 	d->n = 0;
 	d->blen = 0;
 	d->seq = seq;
@@ -190,8 +295,17 @@ void detail_draw(tui *t, int y, int h)
 {
 	detail *d = &t->det;
 	WINDOW *w = t->body;
+	if (d->cur != SIZE_MAX && (d->cur >= d->n || d->lines[d->cur].seq == CORREL_NOSEQ))
+		d->cur = SIZE_MAX; /* rebuilt without that line */
+	if (d->cur != SIZE_MAX && h > 0) { /* keep the picked event in sight */
+		if (d->cur < (size_t)d->scroll)
+			d->scroll = (int)d->cur;
+		if (d->cur >= (size_t)d->scroll + (size_t)h)
+			d->scroll = (int)(d->cur - (size_t)h + 1);
+	}
 	if (d->scroll > 0 && (size_t)d->scroll + (size_t)h > d->n)
 		d->scroll = d->n > (size_t)h ? (int)(d->n - (size_t)h) : 0;
+	bool focused = t->focus_detail || t->screen == &screen_detail;
 	for (int r = 0; r < h; r++) {
 		size_t i = (size_t)d->scroll + (size_t)r;
 		wattrset(w, t->attr[TR_DEFAULT]);
@@ -214,8 +328,59 @@ void detail_draw(tui *t, int y, int h)
 		char lab[LABEL_W + 8];
 		snprintf(lab, sizeof lab, "%.*s:", (int)l->llen, label);
 		tui_put(t, w, y + r, 2, lw, lab, strlen(lab), t->attr[TR_DETAIL_LABEL]);
-		tui_put(t, w, y + r, 2 + lw, t->cols - 2 - lw, value, l->vlen, t->attr[l->role]);
+		attr_t va = focused && i == d->cur ? t->attr[TR_SELECTED] : t->attr[l->role];
+		tui_put(t, w, y + r, 2 + lw, t->cols - 2 - lw, value, l->vlen, va);
 	}
+}
+
+bool detail_pick(tui *t, int dir, int h)
+{
+	detail *d = &t->det;
+	if (d->cur < d->n) {
+		for (size_t i = d->cur; dir > 0 ? i + 1 < d->n : i > 0;) {
+			i = dir > 0 ? i + 1 : i - 1;
+			if (d->lines[i].seq != CORREL_NOSEQ) {
+				d->cur = i;
+				t->dirty_body = true;
+				return true;
+			}
+		}
+		d->cur = SIZE_MAX; /* past the chain: back to scrolling */
+		return false;
+	}
+	if (dir < 0)
+		return false;
+	/* Down picks the chain's first event once it is in sight. */
+	for (size_t i = (size_t)d->scroll; i < d->n && i < (size_t)d->scroll + (size_t)h; i++)
+		if (d->lines[i].seq != CORREL_NOSEQ) {
+			d->cur = i;
+			t->dirty_body = true;
+			return true;
+		}
+	return false;
+}
+
+bool detail_jump(tui *t)
+{
+	detail *d = &t->det;
+	if (d->cur == SIZE_MAX || d->cur >= d->n)
+		return false;
+	uint64_t seq = d->lines[d->cur].seq;
+	bool all = view_all_events(t->v);
+	size_t nf = view_filter_count(t->v);
+	if (view_reveal(t->v, seq) == SIZE_MAX) {
+		tui_message(t, TR_ERROR, "that event has left the ring");
+		return true;
+	}
+	if (!all && view_all_events(t->v))
+		tui_message(t, TR_MESSAGE, "showing all events (E: 4690 only)");
+	else if (nf && !view_filter_count(t->v))
+		tui_message(t, TR_MESSAGE, "filters cleared: they hid that event");
+	table_layout(t);
+	t->focus_detail = false;
+	t->screen = &screen_main;
+	tui_view_changed(t);
+	return true;
 }
 
 /* ---- full screen ---- */
@@ -231,13 +396,16 @@ static bool full_key(tui *t, key_action a)
 {
 	int h = getmaxy(t->body);
 	switch (a) {
-	case ACT_UP: if (t->det.scroll > 0) t->det.scroll--; break;
-	case ACT_DOWN: t->det.scroll++; break;
+	case ACT_UP: if (!detail_pick(t, -1, h) && t->det.scroll > 0) t->det.scroll--; break;
+	case ACT_DOWN: if (!detail_pick(t, 1, h)) t->det.scroll++; break;
 	case ACT_PAGE_UP: t->det.scroll = t->det.scroll > h ? t->det.scroll - h : 0; break;
 	case ACT_PAGE_DOWN: t->det.scroll += h; break;
 	case ACT_HOME: t->det.scroll = 0; break;
-	case ACT_BACK:
 	case ACT_ZOOM:
+		if (detail_jump(t))
+			return true;
+		/* fall through */
+	case ACT_BACK:
 	case ACT_FOCUS:
 		t->screen = &screen_main;
 		t->focus_detail = false;

@@ -21,15 +21,17 @@ static const colspec specs[VC_COUNT] = {
 	[VC_COMPUTER] = { 8, 18, false, "Host" },
 	[VC_SUBJECT] = { 10, 24, false, "Subject" },
 	[VC_LOGON] = { 10, 12, true, "Logon ID" },
-	[VC_SRC_PID] = { 7, 8, true, "Src PID" },
+	/* PIDs grow to take the process name ("spoolsv.exe 0x678"). */
+	[VC_SRC_PID] = { 7, 20, true, "Src PID" },
 	[VC_SRC_HANDLE] = { 8, 10, true, "Src Hdl" },
-	[VC_TGT_PID] = { 7, 8, true, "Tgt PID" },
+	[VC_TGT_PID] = { 7, 20, true, "Tgt PID" },
 	[VC_TGT_HANDLE] = { 8, 10, true, "Tgt Hdl" },
+	[VC_OBJECT] = { 10, 40, false, "Object" },
 };
 
 /* First hidden first. */
 static const view_col hide_order[] = {
-	VC_LOGON, VC_COMPUTER, VC_RECORD, VC_SRC_HANDLE, VC_TGT_HANDLE, VC_EVENT_ID,
+	VC_OBJECT, VC_LOGON, VC_COMPUTER, VC_RECORD, VC_SRC_HANDLE, VC_TGT_HANDLE, VC_EVENT_ID,
 	VC_TIME, VC_SUBJECT,
 };
 
@@ -213,9 +215,55 @@ static const char *cell(tui *t, const view_rec *r, view_col c, char *buf, size_t
 	case VC_TGT_PID: return view_fmt_num(r->tgt_pid, view_rec_num(r, VN_TGT_PID), t->decimal, buf, cap);
 	case VC_TGT_HANDLE:
 		return view_fmt_num(r->tgt_handle, view_rec_num(r, VN_TGT_HANDLE), t->decimal, buf, cap);
+	case VC_OBJECT:
 	case VC_COUNT: break;
 	}
 	return "";
+}
+
+/* "spoolsv.exe 0x678": the process name (log text) beside the PID. */
+static const char *pid_cell(tui *t, const view_rec *r, const correl_dup *d, bool target,
+                            int width, char *buf, size_t cap)
+{
+	char num[32];
+	enum vnum f = target ? VN_TGT_PID : VN_SRC_PID;
+	view_fmt_num(target ? r->tgt_pid : r->src_pid, view_rec_num(r, f), t->decimal, num, sizeof num);
+	dw_str name = d ? correl_basename(target ? d->tgt.image : d->src.image) : (dw_str){ NULL, 0 };
+	/* The PID always shows: the name gives way (cut at its end). */
+	int room = width - (int)strlen(num) - 1;
+	if (!name.len || room < 3) {
+		snprintf(buf, cap, "%s", num);
+		return buf;
+	}
+	size_t len = name.len < (size_t)room ? name.len : (size_t)room;
+	while (len < name.len && len > 0 && ((unsigned char)name.s[len] & 0xc0) == 0x80)
+		len--; /* not inside a UTF-8 character */
+	snprintf(buf, cap, "%.*s %s", (int)len, name.s, num);
+	return buf;
+}
+
+/* "File C:\Windows\INF\..." cut at the front of the name, whose end (the
+ * file, the key) says most. */
+static const char *object_cell(const tui *t, const correl_dup *d, int width, char *buf, size_t cap)
+{
+	if (!d || !(d->flags & CORREL_OBJECT))
+		return "";
+	dw_str ty = d->object.type, nm = d->object.name;
+	size_t tl = ty.len < 32 ? ty.len : 32;
+	size_t room = width > (int)tl + 1 ? (size_t)width - tl - 1 : 0;
+	if (nm.len > room && room > 3) {
+		/* Keep the tail; "..." marks the cut (ASCII: widths stay exact). */
+		size_t keep = room - 3, from = nm.len - keep;
+		while (from < nm.len && ((unsigned char)nm.s[from] & 0xc0) == 0x80)
+			from++; /* not inside a UTF-8 character */
+		snprintf(buf, cap, "%.*s ...%.*s", (int)tl, ty.s ? ty.s : "", (int)(nm.len - from),
+		         nm.s + from);
+	} else {
+		snprintf(buf, cap, "%.*s %.*s", (int)tl, ty.s ? ty.s : "", (int)(nm.len < 512 ? nm.len : 512),
+		         nm.s ? nm.s : "");
+	}
+	(void)t;
+	return buf;
 }
 
 static void draw_cell(tui *t, int y, int i, const char *s, bool right, attr_t a)
@@ -272,16 +320,23 @@ void table_draw(tui *t, int y, int h)
 		uint64_t seq;
 		const view_rec *rec = view_row(t->v, pos, &seq);
 		attr_t a = pos == sel ? t->attr[t->focus_detail ? TR_SELECTED_UNFOCUSED : TR_SELECTED]
-		                      : t->attr[row_theme(view_rec_role(rec))];
+		                      : t->attr[row_theme(view_row_role(t->v, seq, rec))];
+		correl_dup dup;
+		const correl_dup *d = rec->event_id == 4690 && correl_get(view_correl(t->v), seq, &dup)
+		                      ? &dup : NULL;
 		/* Rows the search (as typed, or the last one) would stop at. */
 		const char *q = t->prompt == PROMPT_SEARCH ? t->pbuf : t->search;
 		if (q[0] && pos != sel && view_matches(t->v, seq, q))
 			a |= A_UNDERLINE;
 		tui_put(t, w, yy, 0, t->cols, "", 0, a);
 		for (int i = 0; i < t->lay.ncols; i++) {
-			char buf[128];
+			char buf[640];
 			view_col c = t->lay.col[i];
-			draw_cell(t, yy, i, cell(t, rec, c, buf, sizeof buf), specs[c].right, a);
+			const char *text = c == VC_SRC_PID || c == VC_TGT_PID
+			                   ? pid_cell(t, rec, d, c == VC_TGT_PID, t->lay.w[i], buf, sizeof buf)
+			                 : c == VC_OBJECT ? object_cell(t, d, t->lay.w[i], buf, sizeof buf)
+			                                  : cell(t, rec, c, buf, sizeof buf);
+			draw_cell(t, yy, i, text, specs[c].right, a);
 		}
 	}
 }
@@ -311,8 +366,21 @@ static bool main_key(tui *t, key_action a)
 	int page = t->table_h > 1 ? t->table_h - 1 : 1;
 	if (t->focus_detail) {
 		switch (a) {
-		case ACT_UP: if (t->det.scroll > 0) t->det.scroll--; t->dirty_body = true; return true;
-		case ACT_DOWN: t->det.scroll++; t->dirty_body = true; return true;
+		/* Up/Down pick an event of the chain when there is one. */
+		case ACT_UP:
+			if (!detail_pick(t, -1, t->detail_h) && t->det.scroll > 0)
+				t->det.scroll--;
+			t->dirty_body = true;
+			return true;
+		case ACT_DOWN:
+			if (!detail_pick(t, 1, t->detail_h))
+				t->det.scroll++;
+			t->dirty_body = true;
+			return true;
+		case ACT_ZOOM:
+			if (detail_jump(t))
+				return true;
+			break;
 		case ACT_PAGE_UP: t->det.scroll -= t->detail_h; if (t->det.scroll < 0) t->det.scroll = 0;
 			t->dirty_body = true; return true;
 		case ACT_PAGE_DOWN: t->det.scroll += t->detail_h; t->dirty_body = true; return true;
@@ -337,6 +405,7 @@ static bool main_key(tui *t, key_action a)
 			return true;
 		t->back = &screen_main;
 		t->screen = &screen_detail;
+		t->det.scroll = 0; /* the whole record, from its first line */
 		break;
 	default: return false;
 	}
@@ -353,7 +422,7 @@ static void main_mouse(tui *t, const MEVENT *m, int y, int x)
 		view_move(t->v, 3);
 	} else if (y == 0) { /* heading: sort by it, again to reverse */
 		int c = table_col_at(t, x);
-		if (c < 0)
+		if (c < 0 || c == VC_OBJECT)
 			return;
 		bool rev = c == (int)view_sort_col(t->v) ? !view_sort_reverse(t->v) : false;
 		view_set_sort(t->v, (view_col)c, rev);

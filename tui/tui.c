@@ -264,6 +264,7 @@ static void draw_header(tui *t)
 static const key_action hints[] = {
 	ACT_HELP, ACT_QUIT, ACT_FOCUS, ACT_ZOOM, ACT_FILTER_SRC, ACT_FILTER_TGT, ACT_FILTER_PID,
 	ACT_FILTER_CROSS, ACT_FILTER_TEXT, ACT_SEARCH, ACT_SORT_NEXT, ACT_FREEZE, ACT_EXPORT,
+	ACT_PIVOT_PROCESS, ACT_PIVOT_HANDLE, ACT_AGGREGATE,
 };
 
 static const char *hint_word(key_action a)
@@ -282,6 +283,9 @@ static const char *hint_word(key_action a)
 	case ACT_SORT_NEXT: return "sort";
 	case ACT_FREEZE: return "pause";
 	case ACT_EXPORT: return "export";
+	case ACT_PIVOT_PROCESS: return "process";
+	case ACT_PIVOT_HANDLE: return "handle";
+	case ACT_AGGREGATE: return "pairs";
 	default: return key_action_name(a);
 	}
 }
@@ -397,9 +401,15 @@ static void after_view_change(tui *t)
 {
 	table_scroll(t);
 	t->dirty_body = t->dirty_hdr = true;
+	t->agg.stale = true;
 }
 
-static void push_filter(tui *t, const view_filter *f)
+void tui_view_changed(tui *t)
+{
+	after_view_change(t);
+}
+
+void tui_push_filter(tui *t, const view_filter *f)
 {
 	dw_status st = view_filter_push(t->v, f);
 	if (st == DW_RANGE)
@@ -417,7 +427,36 @@ static void filter_from_sel(tui *t, vf_kind k)
 		            k == VF_USER ? "subject user" : k == VF_SRC_PID ? "source PID" : "target PID");
 		return;
 	}
-	push_filter(t, &f);
+	tui_push_filter(t, &f);
+}
+
+static void flag_filter(tui *t, vf_kind k)
+{
+	view_filter f;
+	memset(&f, 0, sizeof f);
+	f.kind = k;
+	tui_push_filter(t, &f);
+}
+
+/* o, O, h: the pivots show every event (the 4656s, 4658s and 4688s that
+ * tell the story), so they switch to all events. */
+static void pivot(tui *t, key_action a)
+{
+	view_filter f;
+	dw_status st = a == ACT_PIVOT_TARGET ? view_filter_target_process(t->v, &f)
+	             : view_filter_from_sel(t->v, a == ACT_PIVOT_HANDLE ? VF_HANDLE : VF_PROCESS, &f);
+	if (st != DW_OK) {
+		tui_message(t, TR_ERROR, "%s",
+		            a == ACT_PIVOT_HANDLE ? "no known handle in the selected row"
+		            : a == ACT_PIVOT_TARGET ? "the selected row is not a 4690 with a known target"
+		                                    : "no known process in the selected row");
+		return;
+	}
+	if (!view_all_events(t->v)) {
+		view_set_all_events(t->v, true);
+		table_layout(t);
+	}
+	tui_push_filter(t, &f);
 }
 
 static void do_export(tui *t, const char *path)
@@ -511,13 +550,13 @@ static void prompt_done(tui *t, bool ok)
 		}
 		f.kind = VF_PID;
 		f.num = n.v;
-		push_filter(t, &f);
+		tui_push_filter(t, &f);
 		break;
 	}
 	case PROMPT_TEXT:
 		f.kind = VF_TEXT;
 		snprintf(f.text, sizeof f.text, "%s", t->pbuf);
-		push_filter(t, &f);
+		tui_push_filter(t, &f);
 		break;
 	case PROMPT_SEARCH:
 		snprintf(t->search, sizeof t->search, "%s", t->pbuf);
@@ -574,6 +613,8 @@ static void cycle_sort(tui *t, int dir)
 	while (i < l->ncols && l->col[i] != cur)
 		i++;
 	i = i == l->ncols ? 0 : (i + dir + l->ncols) % l->ncols;
+	if (l->col[i] == VC_OBJECT && l->ncols > 1) /* not sortable */
+		i = (i + dir + l->ncols) % l->ncols;
 	if (view_set_sort(t->v, l->col[i], view_sort_reverse(t->v)) != DW_OK)
 		tui_message(t, TR_ERROR, "out of memory while sorting");
 	after_view_change(t);
@@ -617,9 +658,20 @@ static void global_action(tui *t, key_action a)
 		view_filter f;
 		memset(&f, 0, sizeof f);
 		f.kind = VF_CROSS;
-		push_filter(t, &f);
+		tui_push_filter(t, &f);
 		break;
 	}
+	case ACT_FILTER_SYSTEM: flag_filter(t, VF_SYSTEM); break;
+	case ACT_FILTER_ALERT: flag_filter(t, VF_ALERT); break;
+	case ACT_PIVOT_PROCESS:
+	case ACT_PIVOT_TARGET:
+	case ACT_PIVOT_HANDLE: pivot(t, a); break;
+	case ACT_AGGREGATE:
+		t->back = &screen_main;
+		t->screen = &screen_aggregate;
+		t->agg.stale = true;
+		t->dirty_body = t->dirty_hdr = true;
+		break;
 	case ACT_FILTER_PID: prompt_open(t, PROMPT_PID); break;
 	case ACT_FILTER_TEXT: prompt_open(t, PROMPT_TEXT); break;
 	case ACT_SEARCH: prompt_open(t, PROMPT_SEARCH); break;
@@ -789,6 +841,7 @@ static dw_status loop(tui *t)
 		if (view_update(t->v, UPDATE_BUDGET, &more)) {
 			table_scroll(t);
 			t->dirty_body = t->dirty_hdr = true;
+			t->agg.arrived = true;
 		}
 		show_log(t);
 		draw(t);
@@ -797,6 +850,8 @@ static dw_status loop(tui *t)
 		if (timeout <= 0) {
 			update_rate(t);
 			t->dirty_hdr = true;
+			if (t->screen == &screen_aggregate && t->agg.arrived)
+				t->dirty_body = true;
 			now(&tick);
 			tick.tv_sec += TICK_MS / 1000;
 			timeout = TICK_MS;
@@ -864,6 +919,8 @@ dw_status tui_run(const tui_opts *opts, dw_err *err)
 	if (!t)
 		return dw_err_set(err, DW_NOMEM, "viewer: out of memory");
 	t->o = opts;
+	t->agg.key = CORREL_PAIR_COUNT; /* most duplications first */
+	t->agg.desc = true;
 	t->v = view_create(opts->ring, opts->all_events);
 	if (!t->v) {
 		free(t);
@@ -932,6 +989,7 @@ out:
 			sig_pipe[i] = -1;
 		}
 	detail_free(&t->det);
+	aggregate_free(&t->agg);
 	view_destroy(t->v);
 	free(t);
 	return st;

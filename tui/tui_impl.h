@@ -29,6 +29,7 @@ typedef struct screen_ops {
 extern const screen_ops screen_main;   /* table + detail pane */
 extern const screen_ops screen_detail; /* detail full screen */
 extern const screen_ops screen_help;
+extern const screen_ops screen_aggregate; /* source -> target pairs */
 
 enum prompt_kind { PROMPT_NONE, PROMPT_PID, PROMPT_TEXT, PROMPT_SEARCH, PROMPT_EXPORT };
 
@@ -37,6 +38,7 @@ enum prompt_kind { PROMPT_NONE, PROMPT_PID, PROMPT_TEXT, PROMPT_SEARCH, PROMPT_E
 typedef struct dline {
 	theme_role role;
 	size_t label, llen, value, vlen; /* offsets into buf */
+	uint64_t seq; /* a chain event (Enter jumps to it), or CORREL_NOSEQ */
 } dline;
 
 typedef struct detail {
@@ -47,7 +49,23 @@ typedef struct detail {
 	char *buf;
 	size_t blen, bcap;
 	int scroll;
+	size_t cur;     /* the chain line picked while focused, or SIZE_MAX */
+	uint64_t gen;   /* correl_generation() the lines were built at */
 } detail;
+
+/* The aggregate screen's state. */
+typedef struct aggregate {
+	correl_pair *pairs; /* owned (free()) */
+	size_t n, sel;
+	int top;
+	correl_pair_key key;
+	bool desc;
+	correl_agg_mode mode;
+	bool stale;         /* recompute before the next draw */
+	bool arrived;       /* new events: recompute at most once a second
+	                       (a million 4690s take a fifth of a second) */
+	struct timespec at; /* of the last computation */
+} aggregate;
 
 /* Column layout of the table for the current width. */
 typedef struct layout {
@@ -75,6 +93,7 @@ struct tui {
 
 	detail det;
 	int help_scroll;
+	aggregate agg;
 
 	/* Theme. */
 	theme th;
@@ -126,12 +145,26 @@ int table_col_at(const tui *t, int x);
 void detail_refresh(tui *t);  /* rebuilds the lines if the selection changed */
 void detail_draw(tui *t, int y, int h);
 void detail_free(detail *d);
+/* Focused detail, h lines high: Up/Down move the pick through the events of
+ * the chain once it is in sight (dir -1 / 1). false when the key should
+ * scroll instead (no chain in sight, or moving past its ends). */
+bool detail_pick(tui *t, int dir, int h);
+/* Enter on the picked chain event: shows and selects it in the table. */
+bool detail_jump(tui *t);
+
+/* Aggregate (aggregate.c). */
+void aggregate_free(aggregate *a);
 
 /* Looks (look.c): the theme into curses attributes. */
 void look_init(tui *t);
 /* Loads theme name (a name or a path); false with a message if missing. */
 bool look_load(tui *t, const char *name);
 void look_next(tui *t);
+
+/* Shared actions (tui.c). */
+void tui_push_filter(tui *t, const view_filter *f);
+/* After the view's rows or selection changed. */
+void tui_view_changed(tui *t);
 
 /* Keys (input.c): curses key code to action. */
 void input_init(void);

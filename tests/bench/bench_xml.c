@@ -7,7 +7,7 @@
  *       as src_xml.c does;
  *   (c) the XML source end to end: read() of a temporary file (in the page
  *       cache) by the source thread into the ring.
- * Best of three rounds each. Prints the numbers and writes them into
+ * Best of five rounds each. Prints the numbers and writes them into
  * docs/performance.md; never fails on time. Usage: bench_xml [N]. */
 #include <expat.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@
 #include "xmlgen.h"
 
 #define PIECE (256u * 1024u)
-#define ROUNDS 3
+#define ROUNDS 5
 #define BATCH 256
 
 /* Wall-clock and process CPU time: on a shared machine the CPU time of

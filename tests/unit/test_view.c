@@ -503,6 +503,222 @@ static void test_formatting(void **state)
 	assert_string_equal(view_col_name(VC_LOGON), "Logon ID");
 }
 
+/* ---- correlation: flags, pivots, aggregate ---- */
+
+/* An event of any kind from "Name", "value" pairs (NULL-terminated). */
+static void push_kv(ring *r, uint64_t record, unsigned event_id, ...)
+{
+	event_builder b;
+	event ev;
+	va_list ap;
+	evb_init(&b);
+	b.ev.event_id = event_id;
+	b.ev.record_id = record;
+	b.ev.filetime = T0 + record * 1000u; /* within the engine's window */
+	b.ev.flags = EVENT_HAS_TIME;
+	b.ev.computer = intern_put("fs01.offsec.lan", 15);
+	va_start(ap, event_id);
+	const char *name;
+	while ((name = va_arg(ap, const char *)) != NULL)
+		add(&b, name, va_arg(ap, const char *));
+	va_end(ap);
+	assert_int_equal(evb_finish(&b, &ev), DW_OK);
+	evb_free(&b);
+	ring_push(r, &ev, 1);
+}
+
+static void push_dup(ring *r, uint64_t record, const char *sp, const char *sh, const char *tp,
+                     const char *th)
+{
+	push_kv(r, record, 4690, "SubjectUserSid", "S-1-5-18", "SubjectUserName", "FS01$",
+	        "SubjectDomainName", "OFFSEC", "SubjectLogonId", "0x3e7", "SourceHandleId", sh,
+	        "SourceProcessId", sp, "TargetHandleId", th, "TargetProcessId", tp, NULL);
+}
+
+static void push_4688(ring *r, uint64_t record, const char *pid, const char *image,
+                      const char *sid, const char *label)
+{
+	/* The account's name: the SID's last part ("2" for S-1-5-21-9-2). */
+	push_kv(r, record, 4688, "ProcessId", "0x4", "NewProcessId", pid, "NewProcessName", image,
+	        "TargetUserSid", sid, "TargetUserName", strrchr(sid, '-') + 1, "TargetDomainName",
+	        "OFFSEC", "MandatoryLabel", label, NULL);
+}
+
+/* high.exe 0x100 (user 1, High) opens a Process handle 0x10, duplicates it
+ * into low.exe 0x200 (user 2, Low: an alert) and into System, closes it;
+ * then duplicates an unexplained handle within itself. */
+static ring *correl_ring(void)
+{
+	ring *r = ring_create(64, 0, -1);
+	assert_non_null(r);
+	push_4688(r, 10, "0x100", "C:\\a\\high.exe", "S-1-5-21-9-1", "S-1-16-12288");
+	push_4688(r, 11, "0x200", "C:\\a\\low.exe", "S-1-5-21-9-2", "S-1-16-4096");
+	push_kv(r, 12, 4656, "ProcessId", "0x100", "HandleId", "0x10", "ObjectType", "Process",
+	        "ObjectName", "\\Device\\x", "AccessMask", "0x1fffff", NULL);
+	push_dup(r, 13, "0x100", "0x10", "0x200", "0x20");
+	push_dup(r, 14, "0x100", "0x10", "0x4", "0x30");
+	push_kv(r, 15, 4658, "ProcessId", "0x100", "HandleId", "0x10", NULL);
+	push_dup(r, 16, "0x100", "0x40", "0x100", "0x50");
+	return r;
+}
+
+static size_t pos_of(const view *v, uint64_t record)
+{
+	for (size_t i = 0; i < view_count(v); i++)
+		if (view_row(v, i, NULL)->record_id == record)
+			return i;
+	fail_msg("record %llu not shown", (unsigned long long)record);
+	return SIZE_MAX;
+}
+
+static void test_correl_flags_and_roles(void **state)
+{
+	(void)state;
+	ring *r = correl_ring();
+	view *v = loaded(r, false);
+	assert_string_equal(records(v), "13,14,16");
+	uint64_t seq;
+	const view_rec *rec = view_row(v, pos_of(v, 13), &seq);
+	unsigned fl = view_correl_flags(v, seq);
+	assert_true(fl & CORREL_OTHER_USER);
+	assert_true(fl & CORREL_LOWER_IL);
+	assert_true(fl & CORREL_OBJECT);
+	assert_int_equal(view_row_role(v, seq, rec), ROW_ALERT);
+	rec = view_row(v, pos_of(v, 16), &seq);
+	assert_int_equal(view_row_role(v, seq, rec), ROW_NORMAL);
+	correl_dup d;
+	assert_true(correl_get(view_correl(v), view_row(v, pos_of(v, 14), &seq) ? seq : 0, &d));
+	assert_true(d.flags & CORREL_INTO_SYSTEM);
+
+	view_filter f = { .kind = VF_SYSTEM };
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "14");
+	char label[64];
+	view_filter_label(&f, false, label, sizeof label);
+	assert_string_equal(label, "into System");
+	view_filter_clear(v);
+	f.kind = VF_ALERT;
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	/* 13 (another user, lower IL) and 14 (into System's account). */
+	assert_string_equal(records(v), "13,14");
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+/* The explanation comes after the row: a filtered view takes the row in
+ * when the engine reports the change, without a rebuild. */
+static void test_correl_late_explanation(void **state)
+{
+	(void)state;
+	ring *r = ring_create(64, 0, -1);
+	assert_non_null(r);
+	push_4688(r, 11, "0x200", "C:\\a\\low.exe", "S-1-5-21-9-2", "S-1-16-4096");
+	view *v = view_create(r, false);
+	assert_non_null(v);
+	assert_false(view_update(v, 0, NULL)); /* no 4690 yet */
+	view_filter f = { .kind = VF_ALERT };
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	push_dup(r, 20, "0x300", "0x70", "0x200", "0x80");
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "");
+	/* In a separate pass, then in the same pass as another alert. */
+	push_4688(r, 21, "0x300", "C:\\a\\high.exe", "S-1-5-21-9-1", "S-1-16-12288");
+	assert_true(view_update(v, 0, NULL));
+	assert_string_equal(records(v), "20");
+	push_dup(r, 22, "0x500", "0x70", "0x200", "0x90");
+	push_4688(r, 23, "0x500", "C:\\a\\high2.exe", "S-1-5-21-9-1", "S-1-16-12288");
+	assert_true(view_update(v, 0, NULL));
+	assert_string_equal(records(v), "20,22");
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_correl_pivots(void **state)
+{
+	(void)state;
+	ring *r = correl_ring();
+	view *v = loaded(r, true);
+	view_select(v, pos_of(v, 13));
+	view_filter f;
+	char label[160];
+	/* o: the source process in any role. */
+	assert_int_equal(view_filter_from_sel(v, VF_PROCESS, &f), DW_OK);
+	view_filter_label(&f, false, label, sizeof label);
+	assert_string_equal(label, "process=high.exe 0x100");
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "10,12,13,14,15,16");
+	view_filter_clear(v);
+	/* O: the target process. */
+	view_select(v, pos_of(v, 13));
+	assert_int_equal(view_filter_target_process(v, &f), DW_OK);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "11,13");
+	view_filter_clear(v);
+	/* h: the handle's open, duplications and close. */
+	view_select(v, pos_of(v, 14));
+	assert_int_equal(view_filter_from_sel(v, VF_HANDLE, &f), DW_OK);
+	view_filter_label(&f, false, label, sizeof label);
+	assert_string_equal(label, "handle=0x10 of high.exe 0x100");
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "12,13,14,15");
+	/* The trail grows as the handle's duplicate is duplicated again. */
+	push_dup(r, 17, "0x200", "0x20", "0x4", "0x60");
+	push_dup(r, 18, "0x100", "0x44", "0x4", "0x64");
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "12,13,14,15,17");
+	view_filter_clear(v);
+	/* No handle, no process: a 4688 row has a process but no handle. */
+	view_select(v, pos_of(v, 11));
+	assert_int_equal(view_filter_from_sel(v, VF_HANDLE, &f), DW_USAGE);
+	assert_int_equal(view_filter_target_process(v, &f), DW_USAGE);
+	assert_int_equal(view_filter_from_sel(v, VF_PROCESS, &f), DW_OK);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
+static void test_correl_aggregate_and_reveal(void **state)
+{
+	(void)state;
+	ring *r = correl_ring();
+	view *v = loaded(r, false);
+	correl_pair *pairs;
+	size_t n;
+	assert_int_equal(view_aggregate(v, CORREL_BY_INSTANCE, &pairs, &n), DW_OK);
+	assert_int_equal(n, 3);
+	correl_pairs_sort(pairs, n, CORREL_PAIR_TARGET, false);
+	/* low.exe, high.exe, System by image: "high.exe" < "low.exe" < "System". */
+	dw_str t = correl_basename(pairs[0].tgt_image);
+	assert_int_equal(t.len, 8);
+	assert_memory_equal(t.s, "high.exe", 8);
+	view_filter f = { .kind = VF_PAIR, .pair = pairs[1] };
+	snprintf(f.text, sizeof f.text, "high.exe -> low.exe");
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "13");
+	/* The aggregate covers the rows shown only. */
+	free(pairs);
+	assert_int_equal(view_aggregate(v, CORREL_BY_IMAGE, &pairs, &n), DW_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(pairs[0].count, 1);
+	free(pairs);
+
+	/* A chain event hidden by the mode and the filter: reveal shows it. */
+	uint64_t seq;
+	view_row(v, 0, &seq);
+	correl_link links[16];
+	size_t nl = correl_chain(view_correl(v), seq, links, 16);
+	assert_true(nl >= 3);
+	assert_int_equal(links[2].event_id, 4656);
+	size_t pos = view_reveal(v, links[2].seq);
+	assert_int_not_equal(pos, SIZE_MAX);
+	assert_true(view_all_events(v));
+	assert_int_equal(view_filter_count(v), 0);
+	assert_int_equal(sel_record(v), 12);
+	assert_int_equal(view_reveal(v, 999), SIZE_MAX);
+	assert_int_equal(view_set_sort(v, VC_OBJECT, false), DW_USAGE);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +736,10 @@ int main(void)
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_text_both_paths),
 		cmocka_unit_test(test_formatting),
+		cmocka_unit_test(test_correl_flags_and_roles),
+		cmocka_unit_test(test_correl_late_explanation),
+		cmocka_unit_test(test_correl_pivots),
+		cmocka_unit_test(test_correl_aggregate_and_reveal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,314 @@
+/* Correlation in the viewer, end to end: process names beside PIDs, the
+ * Object column, the detail's object, processes and chain (and jumping to a
+ * chain event), the flag filters S, A and X, the pivots o, h and the pairs
+ * view a + Enter. On the real sample (DW_SAMPLES; skipped when absent) and
+ * on a generated fixture for the flags the sample does not have. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../fixtures/xmlgen.h"
+#include "pty.h"
+
+#define WAIT_MS 10000
+
+static const pty_opts wide = { 50, 200, NULL, NULL, NULL };
+
+/* The sample's path, or NULL (with a message) when it is not there. */
+static const char *sample(char *buf, size_t cap)
+{
+	const char *dir = getenv("DW_SAMPLES");
+	if (dir && *dir) {
+		snprintf(buf, cap, "%s/systemnightmare-4690.evtx", dir);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	print_message("systemnightmare-4690.evtx not found in DW_SAMPLES: skipped\n");
+	return NULL;
+}
+
+static void quit_and_check(pty *p)
+{
+	int status = -1;
+	char why[128];
+	pty_send(p, "q");
+	assert_true(pty_wait_exit(p, WAIT_MS, &status));
+	assert_int_equal(status, 0);
+	if (!pty_restored(p, why, sizeof why))
+		fail_msg("terminal not restored: %s", why);
+}
+
+/* The screen row holding label also holds value. */
+static void assert_labelled(pty *p, const char *label, const char *value)
+{
+	int row;
+	char buf[512];
+	if (!pty_find(p, label, &row, NULL)) {
+		pty_dump(p, label);
+		fail_msg("no \"%s\" on screen", label);
+	}
+	pty_row(p, row, buf, sizeof buf);
+	if (!strstr(buf, value)) {
+		pty_dump(p, label);
+		fail_msg("\"%s\" row lacks \"%s\": %s", label, value, buf);
+	}
+}
+
+/* Waits until the row that shows `key` also shows `value`. */
+typedef struct row_has {
+	const char *key, *value;
+} row_has;
+
+static bool row_has_cond(pty *p, void *user)
+{
+	const row_has *h = user;
+	char buf[512];
+	for (int r = 0; r < pty_rows(p); r++)
+		if (strstr(pty_row(p, r, buf, sizeof buf), h->key) && strstr(buf, h->value))
+			return true;
+	return false;
+}
+
+static void wait_row_has(pty *p, const char *key, const char *value)
+{
+	row_has h = { key, value };
+	if (!pty_wait_for(p, row_has_cond, &h, WAIT_MS))
+		fail_msg("no row with \"%s\" shows \"%s\"", key, value);
+}
+
+static pty *start_sample(const char *path)
+{
+	const char *args[] = { path, NULL };
+	pty *p = pty_start(&wide, args);
+	assert_true(pty_wait_text(p, "10 shown / 53 read", WAIT_MS));
+	return p;
+}
+
+/* Record 2183522: spoolsv.exe 0x678 duplicates handle 0xaf8 into System;
+ * the 4656 that names the file comes after it (record 2183524). */
+static void test_sample_row_and_detail(void **state)
+{
+	(void)state;
+	char path[4096];
+	if (!sample(path, sizeof path))
+		skip();
+	pty *p = start_sample(path);
+	wait_row_has(p, "2183522", "spoolsv.exe 0x678");
+	wait_row_has(p, "2183522", "System 0x4");
+	wait_row_has(p, "2183522", "File C:\\Windows\\INF\\TAPISRV\\0409");
+	wait_row_has(p, "2183532", "drvinst.exe 0x1dac");
+	/* The first row (oldest) full screen: object, processes, chain. */
+	pty_send(p, "g");
+	pty_key(p, PTY_ENTER);
+	assert_true(pty_wait_text(p, "Chain", WAIT_MS));
+	assert_labelled(p, "Record ID:", "2183522");
+	assert_labelled(p, "Object Type:", "File");
+	assert_labelled(p, "Object Name:", "C:\\Windows\\INF\\TAPISRV\\0409");
+	assert_labelled(p, "Access:", "0x100001: SYNCHRONIZE, ReadData");
+	assert_labelled(p, "Image:", "C:\\Windows\\System32\\spoolsv.exe"); /* the source first */
+	assert_true(pty_find(p, "System (16384)", NULL, NULL)); /* the target's level */
+	assert_labelled(p, "Flags:", "cross-process, into System");
+	assert_labelled(p, "duplicated:", "4690 record 2183522");
+	assert_labelled(p, "opened:", "4656 record 2183524: 0xaf8 of spoolsv.exe 0x678");
+	/* Down picks the chain's events in order (4690, 4658, 4656); Enter
+	 * jumps to the 4656, which needs all events shown. */
+	pty_key(p, PTY_DOWN);
+	pty_key(p, PTY_DOWN);
+	pty_key(p, PTY_DOWN);
+	pty_key(p, PTY_ENTER);
+	assert_true(pty_wait_text(p, "53 shown / 53 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "Event 4656", WAIT_MS));
+	assert_labelled(p, "Record ID:", "2183524");
+	quit_and_check(p);
+	pty_free(p);
+}
+
+static void test_sample_pivots(void **state)
+{
+	(void)state;
+	char path[4096];
+	if (!sample(path, sizeof path))
+		skip();
+	pty *p = start_sample(path);
+	wait_row_has(p, "2183522", "spoolsv.exe 0x678");
+	/* o: every event of spoolsv.exe 0x678, in any role. */
+	pty_send(p, "go");
+	assert_true(pty_wait_text(p, "[process=spoolsv.exe 0x678]", WAIT_MS));
+	assert_true(pty_wait_text(p, "17 shown", WAIT_MS));
+	wait_row_has(p, "2183524", "4656");
+	/* h: the handle's duplication, the close of its copy, its open and
+	 * close. Esc clears, E goes back to 4690 only. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "E");
+	assert_true(pty_wait_text(p, "10 shown", WAIT_MS));
+	pty_send(p, "gh");
+	assert_true(pty_wait_text(p, "[handle=0xaf8 of spoolsv.exe 0x678]", WAIT_MS));
+	assert_true(pty_wait_text(p, "4 shown", WAIT_MS));
+	wait_row_has(p, "2183525", "4658");
+	/* a: the pairs, most duplications first; Enter drills down. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "E");
+	assert_true(pty_wait_text(p, "10 shown", WAIT_MS));
+	pty_send(p, "a");
+	assert_true(pty_wait_text(p, "3 pairs", WAIT_MS));
+	wait_row_has(p, "spoolsv.exe 0x678", "System 0x4");
+	int row;
+	assert_true(pty_find(p, "drvinst.exe 0x1dac", &row, NULL));
+	char buf[512];
+	pty_row(p, 4, buf, sizeof buf); /* the first pair: heading, columns, then it */
+	if (!strstr(buf, "spoolsv.exe 0x678") || !strstr(buf, " 4 "))
+		fail_msg("first pair is not spoolsv.exe's 4: %s", buf);
+	pty_key(p, PTY_DOWN);
+	pty_key(p, PTY_ENTER);
+	assert_true(pty_wait_text(p, "[pair=drvinst.exe 0x1dac -> System 0x4]", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown", WAIT_MS));
+	/* b: by program, both drvinst.exe processes together. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "ab");
+	assert_true(pty_wait_text(p, "by program: 2 pairs", WAIT_MS));
+	wait_row_has(p, "drvinst.exe", " 6 ");
+	pty_send(p, "a");
+	assert_true(pty_wait_text(p, "Detail", WAIT_MS));
+	quit_and_check(p);
+	pty_free(p);
+}
+
+/* ---- the flags, on a fixture ---- */
+
+static void put_event(xg_buf *b, unsigned id, unsigned long long rec, const xg_field *f, size_t n)
+{
+	xg_event e = {
+		.provider = "Microsoft-Windows-Security-Auditing",
+		.event_id = id,
+		.keywords = "0x8020000000000000",
+		.time = "2021-10-08T12:57:12.8425776Z",
+		.record_id = rec,
+		.pid = 4,
+		.tid = 8,
+		.channel = "Security",
+		.computer = "fs01.offsec.lan",
+		.fields = f,
+		.n_fields = n,
+	};
+	xg_event_xml(b, &e, XG_ONELINE);
+}
+
+static void put_4688(xg_buf *b, unsigned long long rec, const char *pid, const char *image,
+                     const char *user, const char *sid, const char *label)
+{
+	const xg_field f[] = {
+		{ "SubjectUserSid", "S-1-5-18" }, { "SubjectUserName", "FS01$" },
+		{ "SubjectDomainName", "OFFSEC" }, { "SubjectLogonId", "0x3e7" },
+		{ "NewProcessId", pid },          { "NewProcessName", image },
+		{ "ProcessId", "0x4" },           { "TargetUserSid", sid },
+		{ "TargetUserName", user },       { "TargetDomainName", "OFFSEC" },
+		{ "MandatoryLabel", label },
+	};
+	put_event(b, 4688, rec, f, sizeof f / sizeof f[0]);
+}
+
+static void put_4690(xg_buf *b, unsigned long long rec, const char *sp, const char *sh,
+                     const char *tp, const char *th)
+{
+	const xg_field f[] = {
+		{ "SubjectUserSid", "S-1-5-18" }, { "SubjectUserName", "FS01$" },
+		{ "SubjectDomainName", "OFFSEC" }, { "SubjectLogonId", "0x3e7" },
+		{ "SourceHandleId", sh },         { "SourceProcessId", sp },
+		{ "TargetHandleId", th },         { "TargetProcessId", tp },
+	};
+	put_event(b, 4690, rec, f, sizeof f / sizeof f[0]);
+}
+
+/* alice's high.exe 0x100 (High) duplicates a Token handle into bob's
+ * low.exe 0x200 (Low): record 4, an alert; into System: record 5 (System's
+ * account differs too: also an alert); within itself: record 6; into
+ * alice's mid.exe (High): record 7, cross-process only. */
+static void write_fixture(char *dir, size_t dcap, char *file, size_t fcap)
+{
+	snprintf(dir, dcap, "/tmp/dw-vcorrel-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, fcap, "%s/flags.xml", dir);
+	xg_buf b;
+	xg_init(&b);
+	put_4688(&b, 1, "0x100", "C:\\Apps\\high.exe", "alice", "S-1-5-21-9-1001", "S-1-16-12288");
+	put_4688(&b, 2, "0x200", "C:\\Apps\\low.exe", "bob", "S-1-5-21-9-1002", "S-1-16-4096");
+	put_4688(&b, 3, "0x300", "C:\\Apps\\mid.exe", "alice", "S-1-5-21-9-1001", "S-1-16-12288");
+	const xg_field open[] = {
+		{ "SubjectUserSid", "S-1-5-21-9-1001" }, { "SubjectUserName", "alice" },
+		{ "SubjectDomainName", "OFFSEC" },       { "SubjectLogonId", "0x1234" },
+		{ "ObjectServer", "Security" },          { "ObjectType", "Token" },
+		{ "ObjectName", "-" },                   { "HandleId", "0x10" },
+		{ "AccessMask", "0x8" },                 { "ProcessId", "0x100" },
+		{ "ProcessName", "C:\\Apps\\high.exe" },
+	};
+	put_event(&b, 4656, 10, open, sizeof open / sizeof open[0]);
+	put_4690(&b, 4, "0x100", "0x10", "0x200", "0x20");
+	put_4690(&b, 5, "0x100", "0x10", "0x4", "0x30");
+	put_4690(&b, 6, "0x100", "0x40", "0x100", "0x50");
+	put_4690(&b, 7, "0x100", "0x10", "0x300", "0x70");
+	assert_int_equal(xg_write_file(file, &b), 0);
+	xg_free(&b);
+}
+
+static void test_fixture_flags(void **state)
+{
+	(void)state;
+	char dir[64], file[128];
+	write_fixture(dir, sizeof dir, file, sizeof file);
+	const char *args[] = { file, NULL };
+	pty *p = pty_start(&wide, args);
+	assert_true(pty_wait_text(p, "4 shown / 8 read", WAIT_MS));
+	wait_row_has(p, "high.exe 0x100", "low.exe 0x200");
+	wait_row_has(p, "low.exe 0x200", "Token");
+	/* S: into System only. */
+	pty_send(p, "S");
+	assert_true(pty_wait_text(p, "[into System]", WAIT_MS));
+	assert_true(pty_wait_text(p, "1 shown", WAIT_MS));
+	wait_row_has(p, "high.exe 0x100", "System 0x4");
+	/* A: another user or a lower integrity level. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "A");
+	assert_true(pty_wait_text(p, "[other user/lower IL]", WAIT_MS));
+	assert_true(pty_wait_text(p, "2 shown", WAIT_MS));
+	assert_false(pty_find(p, "mid.exe", NULL, NULL));
+	/* X: cross-process, the alerts and mid.exe. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "X");
+	assert_true(pty_wait_text(p, "3 shown", WAIT_MS));
+	wait_row_has(p, "high.exe 0x100", "mid.exe 0x300");
+	/* The alert's detail: both accounts and levels, the flags, the
+	 * Token access decoded. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "g");
+	pty_key(p, PTY_ENTER);
+	assert_true(pty_wait_text(p, "Chain", WAIT_MS)); /* the last section */
+	assert_labelled(p, "Record ID:", "4");
+	assert_labelled(p, "Object Type:", "Token");
+	assert_labelled(p, "Access:", "0x8: ");
+	assert_labelled(p, "Account:", "OFFSEC\\alice");
+	assert_labelled(p, "Flags:", "into another user, into a lower integrity level");
+	assert_true(pty_find(p, "Low (4096)", NULL, NULL));
+	assert_true(pty_find(p, "OFFSEC\\bob", NULL, NULL));
+	quit_and_check(p);
+	pty_free(p);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sample_row_and_detail),
+		cmocka_unit_test(test_sample_pivots),
+		cmocka_unit_test(test_fixture_flags),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
