@@ -171,8 +171,8 @@ static void test_injection_evtx_title_untouched(void **state)
 	pty *p = pty_start(&o, (const char *[]){t.file, NULL});
 	assert_true(pty_wait_text(p, "pwned", WAIT_MS));
 	/* ESC shows as its Control Picture (U+241B), BEL as U+2407. */
-	assert_true(pty_find(p, "ev\xe2\x90\x9b]0;pwned\xe2\x90\x87il", NULL, NULL));
-	assert_true(pty_find(p, "D\xe2\x90\x9b[2JX<U+009B>31m", NULL, NULL));
+	assert_true(pty_wait_text(p, "ev\xe2\x90\x9b]0;pwned\xe2\x90\x87il", WAIT_MS));
+	assert_true(pty_wait_text(p, "D\xe2\x90\x9b[2JX<U+009B>31m", WAIT_MS));
 	assert_string_equal(pty_title(p), "");
 	quit_and_check(p);
 	assert_string_equal(pty_title(p), "");
