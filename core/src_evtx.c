@@ -161,17 +161,10 @@ static const char *evtx_why(libevtx_error_t *e, char *buf, size_t cap)
 {
 	buf[0] = '\0';
 	if (e) {
-		libevtx_error_sprint(e, buf, cap);
+		/* the backtrace starts with the innermost reason: keep that line */
+		libevtx_error_backtrace_sprint(e, buf, cap);
 		libevtx_error_free(&e);
-		/* keep the innermost reason only: libevtx nests one line per
-		 * function */
-		char *nl = strrchr(buf, '\n');
-		if (nl && nl[1] == '\0') {
-			*nl = '\0';
-			nl = strrchr(buf, '\n');
-		}
-		if (nl)
-			memmove(buf, nl + 1, strlen(nl + 1) + 1);
+		buf[strcspn(buf, "\n")] = '\0';
 	}
 	return buf[0] ? buf : "unknown error";
 }

@@ -1190,15 +1190,13 @@ static bool take_changed(view *v, uint64_t old_end)
  * rows that now fail leave, rows that now pass join the batch (k rows
  * already). Their order does not depend on correlation. Returns the new
  * batch size. Called with the ring locked. */
-static size_t refilter_changed(view *v, uint64_t old_end, size_t k)
+static size_t refilter_changed(view *v, size_t k)
 {
 	if (!has_correl(v))
 		return k;
 	bool text = has_text(v), locked = true;
 	for (size_t i = 0; i < v->nchanged; i++) {
 		uint64_t s = v->changed[i];
-		if (s >= old_end)
-			continue;
 		bool want = pass_cheap(v, rec_of(v, s), s) && (!text || pass_text(v, s, &locked));
 		size_t pos = view_find(v, s);
 		if (want && pos == SIZE_MAX && ensure_batch(v, k + 1)) {
@@ -1249,6 +1247,8 @@ bool view_update(view *v, size_t budget, bool *more)
 			(uint8_t)(ev->event_id == 4690 && correl_get(v->c, s, &d) ? d.flags : 0);
 	}
 	v->c_end = stop;
+	/* Before any search in rows: evicted rows' slots hold new records. */
+	bool dropped = evict && drop_evicted(v);
 	bool redo = take_changed(v, old_end);
 	if (stop > old_end)
 		trails_load(v);
@@ -1256,10 +1256,10 @@ bool view_update(view *v, size_t budget, bool *more)
 		if (pass_cheap(v, rec_of(v, s), s) && (!text || pass_text(v, s, &locked)))
 			v->batch[k++] = s;
 	if (redo)
-		k = refilter_changed(v, old_end, k);
+		k = refilter_changed(v, k);
 	ring_unlock(v->r);
 
-	bool changed = (evict && drop_evicted(v)) || redo;
+	bool changed = dropped || redo;
 	if (k) {
 		merge_sort(v->batch, v->btmp, k, cmp_seq_ctx, v);
 		if (merge_batch(v, k)) {

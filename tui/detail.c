@@ -197,6 +197,21 @@ static void correlation(tui *t, detail *d, const correl_dup *dup)
 		chain(t, d, dup, self);
 }
 
+/* The AccessMask of a 4656/4663 in Event Viewer's words (h follows the
+ * handle). */
+static void access_line(detail *d, const event *ev)
+{
+	ev_handle h;
+	event_handle(ev, &h);
+	if (h.access_mask.st != NUM_OK || h.access_mask.v > UINT32_MAX)
+		return;
+	char names[512];
+	access_format(access_type_of(h.object_type.s, h.object_type.len), (uint32_t)h.access_mask.v,
+	              ACCESS_WINDOWS, names, sizeof names);
+	heading(d, "Access (decoded; h: follow this handle):");
+	fieldf(d, "Access", "0x%x: %s", (unsigned)h.access_mask.v, names);
+}
+
 static void build(tui *t, detail *d, const event *ev)
 {
 	char buf[64], utc[40];
@@ -238,6 +253,8 @@ static void build(tui *t, detail *d, const event *ev)
 		const char *pr = intern_str(ev->provider, &len);
 		field(d, "Provider", (dw_str){ len ? pr : NULL, len });
 		event_data(d, ev, "Event Data:");
+		if (ev->event_id == 4656 || ev->event_id == 4663)
+			access_line(d, ev);
 		return;
 	}
 	ev_4690 e;

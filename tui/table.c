@@ -22,11 +22,12 @@ static const colspec specs[VC_COUNT] = {
 	[VC_SUBJECT] = { 10, 24, false, "Subject" },
 	[VC_LOGON] = { 10, 12, true, "Logon ID" },
 	/* PIDs grow to take the process name ("spoolsv.exe 0x678"). */
-	[VC_SRC_PID] = { 7, 20, true, "Src PID" },
+	[VC_SRC_PID] = { 7, 18, true, "Src PID" },
 	[VC_SRC_HANDLE] = { 8, 10, true, "Src Hdl" },
-	[VC_TGT_PID] = { 7, 20, true, "Tgt PID" },
+	[VC_TGT_PID] = { 7, 18, true, "Tgt PID" },
 	[VC_TGT_HANDLE] = { 8, 10, true, "Tgt Hdl" },
-	[VC_OBJECT] = { 10, 40, false, "Object" },
+	/* Narrower than 20 it says nothing ("File ...09"): hidden instead. */
+	[VC_OBJECT] = { 20, 40, false, "Object" },
 };
 
 /* First hidden first. */
@@ -92,6 +93,9 @@ void table_layout(tui *t)
 	grow(&w[VC_TIME], 12, &room);
 	if (on[VC_SUBJECT])
 		grow(&w[VC_SUBJECT], 20, &room);
+	/* Then the process names beside the PIDs ("spoolsv.exe 0x678"). */
+	grow(&w[VC_SRC_PID], 18, &room);
+	grow(&w[VC_TGT_PID], 18, &room);
 	if (on[VC_COMPUTER])
 		grow(&w[VC_COMPUTER], 14, &room);
 	if (on[VC_SUBJECT])

@@ -294,7 +294,7 @@ int main(void)
 	snprintf(body + len, sizeof body - len,
 	         "\nSort medians by column: %s.\n"
 	         "\nTaking 1,000,000 events in at start-up: %.0f ms, feeding the correlation "
-	         "engine included (the viewer takes 65,536 per pass between keys). Memory: the "
+	         "engine included (the viewer takes 16,384 per pass between keys). Memory: the "
 	         "view's cache is %zu bytes per slot plus 1 byte of correlation flags, %zu MiB "
 	         "for a 1,000,000-event ring (2^20 slots), plus 8 bytes per row shown; a sort "
 	         "borrows 32 bytes per row; the engine's own tables: %zu MiB. Times are for the "

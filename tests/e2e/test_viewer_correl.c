@@ -107,7 +107,9 @@ static void test_sample_row_and_detail(void **state)
 	/* The first row (oldest) full screen: object, processes, chain. */
 	pty_send(p, "g");
 	pty_key(p, PTY_ENTER);
-	assert_true(pty_wait_text(p, "Chain", WAIT_MS));
+	/* The chain's last event is the detail's last line: the screen is
+	 * drawn top down, so all above it is there. */
+	wait_row_has(p, "closed:", "4658 record 2183525");
 	assert_labelled(p, "Record ID:", "2183522");
 	assert_labelled(p, "Object Type:", "File");
 	assert_labelled(p, "Object Name:", "C:\\Windows\\INF\\TAPISRV\\0409");
@@ -125,7 +127,7 @@ static void test_sample_row_and_detail(void **state)
 	pty_key(p, PTY_ENTER);
 	assert_true(pty_wait_text(p, "53 shown / 53 read", WAIT_MS));
 	assert_true(pty_wait_text(p, "Event 4656", WAIT_MS));
-	assert_labelled(p, "Record ID:", "2183524");
+	wait_row_has(p, "Record ID:", "2183524");
 	quit_and_check(p);
 	pty_free(p);
 }
@@ -158,13 +160,16 @@ static void test_sample_pivots(void **state)
 	assert_true(pty_wait_text(p, "10 shown", WAIT_MS));
 	pty_send(p, "a");
 	assert_true(pty_wait_text(p, "3 pairs", WAIT_MS));
-	wait_row_has(p, "spoolsv.exe 0x678", "System 0x4");
-	int row;
-	assert_true(pty_find(p, "drvinst.exe 0x1dac", &row, NULL));
+	/* Rows 4-6 (under the heading and the columns): the last pair drawn
+	 * means the first is too (the screen is drawn top down). */
+	assert_true(pty_wait_row(p, 6, "drvinst.exe 0x7a4", WAIT_MS));
 	char buf[512];
-	pty_row(p, 4, buf, sizeof buf); /* the first pair: heading, columns, then it */
-	if (!strstr(buf, "spoolsv.exe 0x678") || !strstr(buf, " 4 "))
+	pty_row(p, 4, buf, sizeof buf);
+	if (!strstr(buf, "spoolsv.exe 0x678") || !strstr(buf, "System 0x4") || !strstr(buf, " 4 "))
 		fail_msg("first pair is not spoolsv.exe's 4: %s", buf);
+	pty_row(p, 5, buf, sizeof buf);
+	if (!strstr(buf, "drvinst.exe 0x1dac") || !strstr(buf, " 3 "))
+		fail_msg("second pair is not drvinst.exe 0x1dac's 3: %s", buf);
 	pty_key(p, PTY_DOWN);
 	pty_key(p, PTY_ENTER);
 	assert_true(pty_wait_text(p, "[pair=drvinst.exe 0x1dac -> System 0x4]", WAIT_MS));
@@ -173,7 +178,10 @@ static void test_sample_pivots(void **state)
 	pty_key(p, PTY_ESC);
 	pty_send(p, "ab");
 	assert_true(pty_wait_text(p, "by program: 2 pairs", WAIT_MS));
-	wait_row_has(p, "drvinst.exe", " 6 ");
+	assert_true(pty_wait_row(p, 5, "spoolsv.exe", WAIT_MS));
+	pty_row(p, 4, buf, sizeof buf);
+	if (!strstr(buf, "drvinst.exe") || strstr(buf, "0x") || !strstr(buf, " 6 "))
+		fail_msg("first pair is not drvinst.exe's 6: %s", buf);
 	pty_send(p, "a");
 	assert_true(pty_wait_text(p, "Detail", WAIT_MS));
 	quit_and_check(p);
@@ -263,7 +271,9 @@ static void test_fixture_flags(void **state)
 	char dir[64], file[128];
 	write_fixture(dir, sizeof dir, file, sizeof file);
 	const char *args[] = { file, NULL };
-	pty *p = pty_start(&wide, args);
+	pty_opts o = wide;
+	o.cwd = dir; /* for the export */
+	pty *p = pty_start(&o, args);
 	assert_true(pty_wait_text(p, "4 shown / 8 read", WAIT_MS));
 	wait_row_has(p, "high.exe 0x100", "low.exe 0x200");
 	wait_row_has(p, "low.exe 0x200", "Token");
@@ -288,7 +298,7 @@ static void test_fixture_flags(void **state)
 	pty_key(p, PTY_ESC);
 	pty_send(p, "g");
 	pty_key(p, PTY_ENTER);
-	assert_true(pty_wait_text(p, "Chain", WAIT_MS)); /* the last section */
+	wait_row_has(p, "duplicated:", "4690 record 7"); /* the last line */
 	assert_labelled(p, "Record ID:", "4");
 	assert_labelled(p, "Object Type:", "Token");
 	assert_labelled(p, "Access:", "0x8: ");
@@ -296,6 +306,26 @@ static void test_fixture_flags(void **state)
 	assert_labelled(p, "Flags:", "into another user, into a lower integrity level");
 	assert_true(pty_find(p, "Low (4096)", NULL, NULL));
 	assert_true(pty_find(p, "OFFSEC\\bob", NULL, NULL));
+	/* e: the export carries the processes and the object, as --print. */
+	pty_key(p, PTY_ESC);
+	pty_send(p, "A");
+	assert_true(pty_wait_text(p, "2 shown", WAIT_MS));
+	pty_send(p, "e");
+	assert_true(pty_wait_text(p, "dupwatch-export.csv", WAIT_MS));
+	pty_key(p, PTY_ENTER);
+	assert_true(pty_wait_text(p, "exported 2 rows to", WAIT_MS));
+	char path[192], line[2048];
+	snprintf(path, sizeof path, "%s/dupwatch-export.csv", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_non_null(strstr(line, "source_process"));
+	assert_non_null(strstr(line, "object_type"));
+	assert_non_null(fgets(line, sizeof line, f)); /* record 4 */
+	assert_non_null(strstr(line, "C:\\Apps\\high.exe"));
+	assert_non_null(strstr(line, "C:\\Apps\\low.exe"));
+	assert_non_null(strstr(line, "Token"));
+	fclose(f);
 	quit_and_check(p);
 	pty_free(p);
 	char cmd[160];

@@ -1,6 +1,7 @@
 /* The view-model without curses: filters and their combination, sort
  * stability, arrivals in sort order, selection across updates, re-sorts and
- * eviction, follow and freeze, search, formatting. */
+ * eviction, follow and freeze, search, formatting; correlation's flags,
+ * late explanations, pivots, pairs and jumping to an event. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
