@@ -3,40 +3,7 @@
 #include <string.h>
 
 #include "crc32.h"
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	wr32(p, (uint32_t)v);
-	wr32(p + 4, (uint32_t)(v >> 32));
-}
+#include "le.h"
 
 void evtx_file_header_parse(const uint8_t *p, size_t len, evtx_file_header *h)
 {
@@ -44,25 +11,25 @@ void evtx_file_header_parse(const uint8_t *p, size_t len, evtx_file_header *h)
 	if (len < 128 || memcmp(p, "ElfFile\0", 8) != 0)
 		return;
 	h->sig_ok = true;
-	h->first_chunk = rd64(p + 8);
-	h->last_chunk = rd64(p + 16);
-	h->next_record_id = rd64(p + 24);
-	h->n_chunks = rd16(p + 42);
-	h->flags = rd32(p + 120);
-	h->crc_ok = crc32_compute(p, 120) == rd32(p + 124);
+	h->first_chunk = le_get64(p + 8);
+	h->last_chunk = le_get64(p + 16);
+	h->next_record_id = le_get64(p + 24);
+	h->n_chunks = le_get16(p + 42);
+	h->flags = le_get32(p + 120);
+	h->crc_ok = crc32_compute(p, 120) == le_get32(p + 124);
 }
 
 void evtx_file_header_make(uint8_t *p, uint64_t next_record_id)
 {
 	memset(p, 0, EVTX_FILE_HEADER_SIZE);
 	memcpy(p, "ElfFile\0", 8);
-	wr64(p + 24, next_record_id);
-	wr32(p + 32, 128);                    /* header size */
-	wr16(p + 36, 1);                      /* minor version */
-	wr16(p + 38, 3);                      /* major version */
-	wr16(p + 40, EVTX_FILE_HEADER_SIZE);  /* header block size */
-	wr16(p + 42, 1);                      /* number of chunks */
-	wr32(p + 124, crc32_compute(p, 120));
+	le_put64(p + 24, next_record_id);
+	le_put32(p + 32, 128);                    /* header size */
+	le_put16(p + 36, 1);                      /* minor version */
+	le_put16(p + 38, 3);                      /* major version */
+	le_put16(p + 40, EVTX_FILE_HEADER_SIZE);  /* header block size */
+	le_put16(p + 42, 1);                      /* number of chunks */
+	le_put32(p + 124, crc32_compute(p, 120));
 }
 
 void evtx_chunk_parse(const uint8_t *p, size_t len, evtx_chunk_header *h)
@@ -80,16 +47,16 @@ void evtx_chunk_parse(const uint8_t *p, size_t len, evtx_chunk_header *h)
 	if (memcmp(p, "ElfChnk\0", 8) != 0)
 		return;
 	h->sig_ok = true;
-	h->first_num = rd64(p + 8);
-	h->last_num = rd64(p + 16);
-	h->first_id = rd64(p + 24);
-	h->last_id = rd64(p + 32);
-	h->last_rec_off = rd32(p + 44);
-	h->free_off = rd32(p + 48);
-	h->flags = rd32(p + 120);
+	h->first_num = le_get64(p + 8);
+	h->last_num = le_get64(p + 16);
+	h->first_id = le_get64(p + 24);
+	h->last_id = le_get64(p + 32);
+	h->last_rec_off = le_get32(p + 44);
+	h->free_off = le_get32(p + 48);
+	h->flags = le_get32(p + 120);
 	uint32_t crc = crc32_update(crc32_compute(p, 120), p + 128,
 	                            EVTX_CHUNK_HEADER_SIZE - 128);
-	h->header_crc_ok = crc == rd32(p + 124);
+	h->header_crc_ok = crc == le_get32(p + 124);
 	h->sane = h->free_off >= EVTX_CHUNK_HEADER_SIZE &&
 	          h->free_off <= EVTX_CHUNK_SIZE &&
 	          h->last_rec_off < h->free_off && h->first_id <= h->last_id &&
@@ -97,7 +64,7 @@ void evtx_chunk_parse(const uint8_t *p, size_t len, evtx_chunk_header *h)
 	if (h->sane && len >= EVTX_CHUNK_SIZE)
 		h->data_crc_ok = crc32_compute(p + EVTX_CHUNK_HEADER_SIZE,
 		                               h->free_off - EVTX_CHUNK_HEADER_SIZE) ==
-		                 rd32(p + 52);
+		                 le_get32(p + 52);
 }
 
 bool evtx_chunk_has_crc(const evtx_chunk_header *h, uint32_t file_flags)
@@ -115,14 +82,14 @@ size_t evtx_chunk_records(const uint8_t *chunk, uint32_t end, evtx_rec_ref *out,
 		end = EVTX_CHUNK_SIZE;
 	while (n < max && off + EVTX_RECORD_MIN <= end) {
 		const uint8_t *r = chunk + off;
-		uint32_t size = rd32(r + 4);
+		uint32_t size = le_get32(r + 4);
 		if (memcmp(r, sig, 4) != 0 || size < EVTX_RECORD_MIN ||
-		    size > end - off || rd32(r + size - 4) != size)
+		    size > end - off || le_get32(r + size - 4) != size)
 			break;
 		out[n].off = off;
 		out[n].size = size;
-		out[n].id = rd64(r + 8);
-		out[n].filetime = rd64(r + 16);
+		out[n].id = le_get64(r + 8);
+		out[n].filetime = le_get64(r + 16);
 		n++;
 		off += size;
 	}

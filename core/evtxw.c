@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "le.h"
 #include "evtx_chunk.h"
 
 #define STRTAB_OFF 128u /* 64 string offsets in the chunk header */
@@ -80,30 +81,6 @@ struct evtxw {
 
 /* ---- little-endian helpers ---- */
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	wr32(p, (uint32_t)v);
-	wr32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint64_t fnv64(const void *p, size_t n, uint64_t h)
 {
 	const uint8_t *b = p;
@@ -151,28 +128,28 @@ static void put16(wcur *c, uint16_t v)
 {
 	uint8_t *p = take(c, 2);
 	if (p)
-		wr16(p, v);
+		le_put16(p, v);
 }
 
 static void put32(wcur *c, uint32_t v)
 {
 	uint8_t *p = take(c, 4);
 	if (p)
-		wr32(p, v);
+		le_put32(p, v);
 }
 
 static void put64(wcur *c, uint64_t v)
 {
 	uint8_t *p = take(c, 8);
 	if (p)
-		wr64(p, v);
+		le_put64(p, v);
 }
 
 /* Backfills a length field written earlier as a placeholder. */
 static void set32(wcur *c, uint32_t at, uint32_t v)
 {
 	if (!c->full)
-		wr32(c->b + at, v);
+		le_put32(c->b + at, v);
 }
 
 /* Decodes one UTF-8 sequence; malformed input gives U+FFFD. */
@@ -313,10 +290,10 @@ static void put_name(evtxw *w, wcur *c, const char *name)
 		return;
 	uint16_t nh = name_hash(c->b + off + 8, units);
 	uint8_t *slot = w->chunk + STRTAB_OFF + 4u * (nh % STRTAB_N);
-	wr32(c->b + off, rd32(slot));
-	wr16(c->b + off + 4, nh);
-	wr16(c->b + off + 6, (uint16_t)units);
-	wr32(slot, off);
+	le_put32(c->b + off, le_get32(slot));
+	le_put16(c->b + off + 4, nh);
+	le_put16(c->b + off + 6, (uint16_t)units);
+	le_put32(slot, off);
 
 	void *names = w->names;
 	size_t k = arena_add(w, name, len);
@@ -383,7 +360,7 @@ static void put_text(wcur *c, const char *s)
 	put16(c, 0);
 	uint32_t n = put_utf16(c, s, strlen(s));
 	if (!c->full)
-		wr16(c->b + at, (uint16_t)n);
+		le_put16(c->b + at, (uint16_t)n);
 }
 
 /* <name>%idx%</name> */
@@ -532,8 +509,8 @@ static void put_template(evtxw *w, wcur *c, const evtxw_record *r, bool system)
 	 * every chunk, as a manifest template does on Windows. */
 	uint8_t guid[16];
 	uint64_t g2 = fnv64(w->key, w->key_len, h);
-	wr64(guid, h);
-	wr64(guid + 8, g2);
+	le_put64(guid, h);
+	le_put64(guid + 8, g2);
 	uint32_t id = (uint32_t)h;
 	put32(c, id);
 	uint32_t def = c->pos + 4;
@@ -550,8 +527,8 @@ static void put_template(evtxw *w, wcur *c, const evtxw_record *r, bool system)
 	if (c->full)
 		return;
 	uint8_t *slot = w->chunk + TPLTAB_OFF + 4u * (id % TPLTAB_N);
-	wr32(c->b + def, rd32(slot));
-	wr32(slot, def);
+	le_put32(c->b + def, le_get32(slot));
+	le_put32(slot, def);
 
 	void *tpls = w->tpls;
 	size_t k = arena_add(w, w->key, w->key_len);
@@ -599,7 +576,7 @@ static bool put_sid(wcur *c, const char *s)
 		s++;
 		if (n == 15 || !parse_u64(&s, &v, 10) || v > UINT32_MAX)
 			return false;
-		wr32(b + 8 + 4 * n++, (uint32_t)v);
+		le_put32(b + 8 + 4 * n++, (uint32_t)v);
 	}
 	if (*s)
 		return false;
@@ -706,7 +683,7 @@ static void subs_end_value(wcur *c, wsubs *s, uint32_t i, uint8_t type)
 	if (c->full)
 		return;
 	uint8_t *d = c->b + s->desc_at + 4 * i;
-	wr16(d, (uint16_t)size);
+	le_put16(d, (uint16_t)size);
 	d[2] = type;
 	s->val_at = c->pos;
 }
@@ -793,7 +770,7 @@ static void chunk_reset(evtxw *w)
 {
 	memset(w->chunk, 0, sizeof w->chunk);
 	memcpy(w->chunk, "ElfChnk", 8);
-	wr32(w->chunk + 40, 128);
+	le_put32(w->chunk + 40, 128);
 	w->nrec = 0;
 	w->free_off = w->last_off = EVTX_CHUNK_HEADER_SIZE;
 	w->written = 0;
@@ -830,15 +807,15 @@ static void chunk_finalize(evtxw *w)
 	uint8_t *h = w->chunk;
 	uint64_t last = w->first_id + w->nrec - 1;
 
-	wr64(h + 8, w->first_id);
-	wr64(h + 16, last);
-	wr64(h + 24, w->first_id);
-	wr64(h + 32, last);
-	wr32(h + 44, w->last_off);
-	wr32(h + 48, w->free_off);
-	wr32(h + 52, crc32_compute(h + EVTX_CHUNK_HEADER_SIZE,
+	le_put64(h + 8, w->first_id);
+	le_put64(h + 16, last);
+	le_put64(h + 24, w->first_id);
+	le_put64(h + 32, last);
+	le_put32(h + 44, w->last_off);
+	le_put32(h + 48, w->free_off);
+	le_put32(h + 52, crc32_compute(h + EVTX_CHUNK_HEADER_SIZE,
 	                           w->free_off - EVTX_CHUNK_HEADER_SIZE));
-	wr32(h + 124, crc32_update(crc32_compute(h, 120), h + 128,
+	le_put32(h + 124, crc32_update(crc32_compute(h, 120), h + 128,
 	                           EVTX_CHUNK_HEADER_SIZE - 128));
 }
 
@@ -894,16 +871,16 @@ static dw_status file_header_write(evtxw *w, bool dirty, dw_err *err)
 {
 	uint8_t h[128] = "ElfFile";
 
-	wr64(h + 8, w->used ? w->oldest : 0);
-	wr64(h + 16, w->used ? w->cur : 0);
-	wr64(h + 24, w->next_id);
-	wr32(h + 32, 128);
-	wr16(h + 36, 1); /* version 3.1 */
-	wr16(h + 38, 3);
-	wr16(h + 40, EVTX_FILE_HEADER_SIZE);
-	wr16(h + 42, (uint16_t)w->used);
-	wr32(h + 120, (dirty ? EVTX_FILE_DIRTY : 0) | (w->full ? EVTX_FILE_FULL : 0));
-	wr32(h + 124, crc32_compute(h, 120));
+	le_put64(h + 8, w->used ? w->oldest : 0);
+	le_put64(h + 16, w->used ? w->cur : 0);
+	le_put64(h + 24, w->next_id);
+	le_put32(h + 32, 128);
+	le_put16(h + 36, 1); /* version 3.1 */
+	le_put16(h + 38, 3);
+	le_put16(h + 40, EVTX_FILE_HEADER_SIZE);
+	le_put16(h + 42, (uint16_t)w->used);
+	le_put32(h + 120, (dirty ? EVTX_FILE_DIRTY : 0) | (w->full ? EVTX_FILE_FULL : 0));
+	le_put32(h + 124, crc32_compute(h, 120));
 	return pwrite_all(w, h, sizeof h, 0, err);
 }
 
@@ -1141,9 +1118,9 @@ static dw_status damage_header(const char *path, uint32_t chunk, uint32_t at, ui
 	if (st == DW_OK)
 		st = damage_io(fd, false, h, sizeof h, chunk_pos(chunk), path, err);
 	if (st == DW_OK) {
-		wr32(h + at, rd32(h + at) ^ xor);
+		le_put32(h + at, le_get32(h + at) ^ xor);
 		if (fix_crc)
-			wr32(h + 124, crc32_update(crc32_compute(h, 120), h + 128, sizeof h - 128));
+			le_put32(h + 124, crc32_update(crc32_compute(h, 120), h + 128, sizeof h - 128));
 		st = damage_io(fd, true, h, sizeof h, chunk_pos(chunk), path, err);
 	}
 	if (fd >= 0)
@@ -1175,7 +1152,7 @@ dw_status evtxw_damage_string_table(const char *path, uint32_t chunk, unsigned s
 		st = damage_io(fd, false, h, sizeof h, at, path, err);
 	if (fd >= 0)
 		close(fd);
-	return st == DW_OK ? damage_header(path, chunk, STRTAB_OFF + 4 * slot, rd32(h) ^ value,
+	return st == DW_OK ? damage_header(path, chunk, STRTAB_OFF + 4 * slot, le_get32(h) ^ value,
 	                                   true, err)
 	                   : st;
 }
@@ -1220,12 +1197,12 @@ dw_status evtxw_damage_record(const char *path, uint64_t record_id, evtxw_tear h
 				memset(r + refs[i].size / 2, 0, refs[i].size - refs[i].size / 2);
 			} else {
 				memset(r + 24, 0xff, refs[i].size - 28); /* 0xff: no such token */
-				uint32_t free_off = rd32(c + 48);
+				uint32_t free_off = le_get32(c + 48);
 				if (free_off < EVTX_CHUNK_HEADER_SIZE || free_off > EVTX_CHUNK_SIZE)
 					free_off = EVTX_CHUNK_HEADER_SIZE;
-				wr32(c + 52, crc32_compute(c + EVTX_CHUNK_HEADER_SIZE,
+				le_put32(c + 52, crc32_compute(c + EVTX_CHUNK_HEADER_SIZE,
 				                           free_off - EVTX_CHUNK_HEADER_SIZE));
-				wr32(c + 124, crc32_update(crc32_compute(c, 120), c + 128,
+				le_put32(c + 124, crc32_update(crc32_compute(c, 120), c + 128,
 				                           EVTX_CHUNK_HEADER_SIZE - 128));
 			}
 			st = damage_io(fd, true, c, EVTX_CHUNK_SIZE, base, path, err);
