@@ -433,9 +433,11 @@ static void xp_reset(xp *x, const char *enc)
 	XML_SetEntityDeclHandler(p, on_entity);
 	XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
 	XML_SetHashSalt(p, x->salt);
+#ifdef DW_HAVE_REPARSE_DEFERRAL
 	/* A complete event must be seen at once when following a file, not
 	 * held back until more input arrives. */
 	XML_SetReparseDeferralEnabled(p, XML_FALSE);
+#endif
 	x->depth = 0;
 	x->origin = 0;
 	x->state = XP_OPEN;
