@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "intern.h"
+#include "le.h"
 
 /* BinXML tokens; 0x40 on OPEN/VALUE/ATTR means "more data follows". */
 enum {
@@ -134,22 +135,6 @@ struct binxml {
 	evtx_rec_ref *refs; /* binxml_parse_chunk */
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 /* ---- memory ---- */
 
 static size_t plan_bytes(const binxml *bx)
@@ -247,7 +232,7 @@ static dw_status put_utf16(sbuf *o, const uint8_t *p, size_t n, unsigned *ws)
 	}
 #endif
 	for (; i < n; i++) {
-		uint32_t u = rd16(p + 2 * i);
+		uint32_t u = le_get16(p + 2 * i);
 		if (u < 0x80) {
 			if (u >= 0x20) {
 				*d++ = (char)u;
@@ -335,7 +320,7 @@ static size_t read_name(binxml *bx, size_t off, size_t limit, uint32_t *toff,
 {
 	if (off < EVTX_CHUNK_HEADER_SIZE || limit > bx->clen || off + 10 > limit)
 		return 0;
-	size_t n = rd16(bx->c + off + 6);
+	size_t n = le_get16(bx->c + off + 6);
 	if (n == 0 || off + 10 + 2 * n > limit)
 		return 0;
 	unsigned ws = 0;
@@ -482,7 +467,7 @@ static size_t literal(comp *cp, size_t p, size_t end, bool keep)
 	binxml *bx = cp->bx;
 	if (p + 4 > end || bx->c[p + 1] != V_STRING)
 		return 0;
-	size_t n = rd16(bx->c + p + 2);
+	size_t n = le_get16(bx->c + p + 2);
 	if (p + 4 + 2 * n > end)
 		return 0;
 	if (keep) {
@@ -509,7 +494,7 @@ static dw_status c_attr(comp *cp, size_t p, size_t aend, const role *r,
 	const uint8_t *c = bx->c;
 	if (p + 5 > aend || (c[p] & ~T_MORE) != T_ATTR)
 		return cfail(cp, DW_CORRUPT, p, "bad attribute");
-	uint32_t noff = rd32(c + p + 1), no, nl;
+	uint32_t noff = le_get32(c + p + 1), no, nl;
 	size_t q = p + 5;
 	if (noff > q)
 		return cfail(cp, DW_CORRUPT, p, "attribute name offset ahead");
@@ -535,7 +520,7 @@ static dw_status c_attr(comp *cp, size_t p, size_t aend, const role *r,
 	} else if (c[q] == T_SUB || c[q] == T_OPTSUB) {
 		if (q + 4 > aend)
 			return cfail(cp, DW_CORRUPT, q, "bad substitution");
-		pc.sub = rd16(c + q + 1);
+		pc.sub = le_get16(c + q + 1);
 		pc.is_sub = 1;
 		note_sub(cp, pc.sub);
 		if (which >= 0 && !add_piece(cp, pc))
@@ -573,11 +558,11 @@ static dw_status c_element(comp *cp, size_t p, size_t end, int ctx,
 	/* token, dependency id, data size, name offset */
 	if (p + 11 > end)
 		return cfail(cp, DW_CORRUPT, p, "truncated element");
-	uint32_t size = rd32(c + p + 3);
+	uint32_t size = le_get32(c + p + 3);
 	if (size > end - (p + 7))
 		return cfail(cp, DW_CORRUPT, p, "element size out of bounds");
 	size_t eend = p + 7 + size;
-	uint32_t noff = rd32(c + p + 7), no, nl;
+	uint32_t noff = le_get32(c + p + 7), no, nl;
 	size_t q = p + 11;
 	if (noff > q)
 		return cfail(cp, DW_CORRUPT, p, "element name offset ahead");
@@ -612,7 +597,7 @@ static dw_status c_element(comp *cp, size_t p, size_t end, int ctx,
 	if (c[p] & T_MORE) {
 		if (q + 4 > eend)
 			return cfail(cp, DW_CORRUPT, q, "truncated attribute list");
-		uint32_t asize = rd32(c + q);
+		uint32_t asize = le_get32(c + q);
 		q += 4;
 		if (asize > eend - q)
 			return cfail(cp, DW_CORRUPT, q, "attribute list out of bounds");
@@ -653,7 +638,7 @@ static dw_status c_element(comp *cp, size_t p, size_t end, int ctx,
 			} else if (c[q] == T_SUB || c[q] == T_OPTSUB) {
 				if (q + 4 > eend)
 					return cfail(cp, DW_CORRUPT, q, "bad substitution");
-				uint16_t sub = rd16(c + q + 1);
+				uint16_t sub = le_get16(c + q + 1);
 				note_sub(cp, sub);
 				bx->elems[me].guard = sub;
 				if (r.ctx == CX_TEXT) {
@@ -772,7 +757,7 @@ static plan *get_plan(binxml *bx, uint32_t def, int ctx)
 			pl->st = fail(bx, DW_CORRUPT, def, "template definition out of bounds");
 			return pl;
 		}
-		uint32_t dsize = rd32(bx->c + def + 20);
+		uint32_t dsize = le_get32(bx->c + def + 20);
 		if (dsize < 5 || dsize > bx->clen - body) {
 			pl->st = fail(bx, DW_CORRUPT, def, "template size out of bounds");
 			return pl;
@@ -839,13 +824,13 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 		put_dec_raw(o, p[0]);
 		return DW_OK;
 	case V_UINT16:
-		put_dec_raw(o, rd16(p));
+		put_dec_raw(o, le_get16(p));
 		return DW_OK;
 	case V_UINT32:
-		put_dec_raw(o, rd32(p));
+		put_dec_raw(o, le_get32(p));
 		return DW_OK;
 	case V_UINT64:
-		put_dec_raw(o, rd64(p));
+		put_dec_raw(o, le_get64(p));
 		return DW_OK;
 	case V_INT8: case V_INT16: case V_INT32: case V_INT64: {
 		/* libevtx 20181227 writes a negative number as "-" and the
@@ -853,7 +838,7 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 		 * Int8 (0xfb) reads "-123", -128 (0x80) reads "-128" */
 		unsigned bits = v->type == V_INT8 ? 8 : v->type == V_INT16 ? 16
 		                : v->type == V_INT32 ? 32 : 64;
-		uint64_t x = bits == 8 ? p[0] : bits == 16 ? rd16(p) : bits == 32 ? rd32(p) : rd64(p);
+		uint64_t x = bits == 8 ? p[0] : bits == 16 ? le_get16(p) : bits == 32 ? le_get32(p) : le_get64(p);
 		uint64_t sign = 1ull << (bits - 1);
 		if (x & sign) {
 			o->p[o->len++] = '-';
@@ -865,16 +850,16 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 		return DW_OK;
 	}
 	case V_SIZE: /* decimal, as 4 or 8 bytes */
-		put_dec_raw(o, v->size == 4 ? rd32(p) : rd64(p));
+		put_dec_raw(o, v->size == 4 ? le_get32(p) : le_get64(p));
 		return DW_OK;
 	case V_BOOL:
-		if (rd32(p) > 1)
+		if (le_get32(p) > 1)
 			return fail_type(bx, v->off, v->type);
-		return put_str(o, rd32(p) ? "true" : "false", rd32(p) ? 4 : 5);
+		return put_str(o, le_get32(p) ? "true" : "false", le_get32(p) ? 4 : 5);
 	case V_SYSTIME: {
 		/* year, month, weekday, day, hour, minute, second, ms */
-		unsigned y = rd16(p), mo = rd16(p + 2), d = rd16(p + 6), h = rd16(p + 8),
-		         mi = rd16(p + 10), se = rd16(p + 12), ms = rd16(p + 14);
+		unsigned y = le_get16(p), mo = le_get16(p + 2), d = le_get16(p + 6), h = le_get16(p + 8),
+		         mi = le_get16(p + 10), se = le_get16(p + 12), ms = le_get16(p + 14);
 		if (y < 1601 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
 		    h > 23 || mi > 59 || se > 59 || ms > 999)
 			return fail_type(bx, v->off, v->type);
@@ -886,20 +871,20 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 	case V_HEX32:
 		o->p[o->len++] = '0';
 		o->p[o->len++] = 'x';
-		put_hex_raw(o, rd32(p), 8, false);
+		put_hex_raw(o, le_get32(p), 8, false);
 		return DW_OK;
 	case V_HEX64:
 		o->p[o->len++] = '0';
 		o->p[o->len++] = 'x';
-		put_hex_raw(o, rd64(p), 16, false);
+		put_hex_raw(o, le_get64(p), 16, false);
 		return DW_OK;
 	case V_GUID:
 		o->p[o->len++] = '{';
-		put_hex_raw(o, rd32(p), 8, true);
+		put_hex_raw(o, le_get32(p), 8, true);
 		o->p[o->len++] = '-';
-		put_hex_raw(o, rd16(p + 4), 4, true);
+		put_hex_raw(o, le_get16(p + 4), 4, true);
 		o->p[o->len++] = '-';
-		put_hex_raw(o, rd16(p + 6), 4, true);
+		put_hex_raw(o, le_get16(p + 6), 4, true);
 		o->p[o->len++] = '-';
 		for (int i = 8; i < 16; i++) {
 			if (i == 10)
@@ -910,7 +895,7 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 		return DW_OK;
 	case V_FILETIME: {
 		char t[40];
-		event_time_utc(rd64(p), t, sizeof t);
+		event_time_utc(le_get64(p), t, sizeof t);
 		size_t n = strlen(t);
 		/* libevtx writes nanoseconds: the 7 digits, then "00" */
 		if (n != 28 || t[0] == '-')
@@ -945,7 +930,7 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 		put_dec_raw(o, auth);
 		for (unsigned i = 0; i < p[1]; i++) {
 			o->p[o->len++] = '-';
-			put_dec_raw(o, rd32(p + 8 + 4 * i));
+			put_dec_raw(o, le_get32(p + 8 + 4 * i));
 		}
 		return DW_OK;
 	}
@@ -1019,18 +1004,18 @@ static bool set_header_typed(binxml *bx, uint8_t slot, const val *v)
 		x = p[0];
 		break;
 	case V_UINT16:
-		x = rd16(p);
+		x = le_get16(p);
 		break;
 	case V_UINT32:
-		x = rd32(p);
+		x = le_get32(p);
 		break;
 	case V_UINT64:
-		x = rd64(p);
+		x = le_get64(p);
 		break;
 	case V_FILETIME:
-		if (slot != H_TIME || rd64(p) >= FT_YEAR_10000)
+		if (slot != H_TIME || le_get64(p) >= FT_YEAR_10000)
 			return false;
-		bx->b->ev.filetime = rd64(p);
+		bx->b->ev.filetime = le_get64(p);
 		bx->b->ev.flags |= EVENT_HAS_TIME;
 		bx->hdr_set[slot] = true;
 		return true;
@@ -1251,14 +1236,14 @@ static dw_status instance(binxml *bx, size_t p, size_t end, int ctx,
 	const uint8_t *c = bx->c;
 	if (p + 10 > end)
 		return fail(bx, DW_CORRUPT, p, "truncated template instance");
-	uint32_t def = rd32(c + p + 6);
+	uint32_t def = le_get32(c + p + 6);
 	size_t q = p + 10;
 	if (def >= q) {
 		/* the definition follows (libevtx skips any gap): values come
 		 * after it */
 		if ((size_t)def + 24 > end)
 			return fail(bx, DW_CORRUPT, p, "template definition out of bounds");
-		uint32_t dsize = rd32(c + def + 20);
+		uint32_t dsize = le_get32(c + def + 20);
 		if (dsize > end - ((size_t)def + 24))
 			return fail(bx, DW_CORRUPT, def, "template size out of bounds");
 		q = (size_t)def + 24 + dsize;
@@ -1271,7 +1256,7 @@ static dw_status instance(binxml *bx, size_t p, size_t end, int ctx,
 
 	if (q + 4 > end)
 		return fail(bx, DW_CORRUPT, q, "truncated template values");
-	uint32_t n = rd32(c + q);
+	uint32_t n = le_get32(c + q);
 	q += 4;
 	if (n > (end - q) / 4)
 		return fail(bx, DW_CORRUPT, q, "too many template values");
@@ -1285,7 +1270,7 @@ static dw_status instance(binxml *bx, size_t p, size_t end, int ctx,
 	val *v = bx->vals[level];
 	size_t data = q + 4 * (size_t)n;
 	for (uint32_t i = 0; i < n; i++) {
-		uint16_t size = rd16(c + q + 4 * i);
+		uint16_t size = le_get16(c + q + 4 * i);
 		uint8_t type = c[q + 4 * i + 2];
 		size_t fs = fixed_size(type);
 		if (size > end - data)

@@ -29,6 +29,7 @@
 #include "event.h"
 #include "evtxw.h"
 #include "msglog.h"
+#include "bstat.h"
 #include "perfdoc.h"
 #include "ring.h"
 #include "source.h"
@@ -267,12 +268,6 @@ static double run_evtxexport(const char *path)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? now_s() - t0 : -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned mb = 110, tail_mb = 1024, tail_n = 300;
@@ -377,7 +372,7 @@ int main(int argc, char **argv)
 	evtxw_close(w, &err);
 	unlink(live);
 	rmdir(dir);
-	qsort(lat, done, sizeof *lat, cmp_double);
+	qsort(lat, done, sizeof *lat, bstat_cmp_double);
 	double p50 = done ? lat[done / 2] : 0, p99 = done ? lat[(done * 99) / 100] : 0;
 	double worst = done ? lat[done - 1] : 0;
 	printf("tail latency over %zu records: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",

@@ -31,6 +31,7 @@
 #include "event.h"
 #include "evtx_chunk.h"
 #include "evtx_fast.h"
+#include "le.h"
 #include "perfdoc.h"
 #include "ring.h"
 #include "xmlev.h"
@@ -58,26 +59,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "bench_load: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	wr32(p, (uint32_t)v);
-	wr32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* ---- building the log ---- */
@@ -120,12 +101,6 @@ static void load_source(const char *path, src *s)
 	fclose(f);
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* EventRecordID is the record's UInt64 substitution value equal to the old
  * id: found through the template instance's value descriptors (fragment
  * header, instance header, inline definition if any, values). */
@@ -134,21 +109,21 @@ static void set_record_id_value(uint8_t *c, evtx_rec_ref r, uint64_t old, uint64
 	uint32_t p = r.off + 24 + 4, end = r.off + r.size - 4;
 	if (p + 10 > end || c[p] != 0x0c)
 		return;
-	uint32_t def = rd32(c + p + 6);
+	uint32_t def = le_get32(c + p + 6);
 	p += 10;
 	if (def == p) {
 		if (p + 24 > end)
 			return;
-		p += 24 + rd32(c + p + 20);
+		p += 24 + le_get32(c + p + 20);
 	}
 	if (p + 4 > end)
 		return;
-	uint32_t n = rd32(c + p), data = p + 4 + 4 * n;
+	uint32_t n = le_get32(c + p), data = p + 4 + 4 * n;
 	for (uint32_t i = 0; i < n && data <= end; i++) {
 		uint32_t size = c[p + 4 + 4 * i] | c[p + 5 + 4 * i] << 8;
 		if (c[p + 6 + 4 * i] == 0x0a && size == 8 && data + 8 <= end &&
-		    rd64(c + data) == old) {
-			wr64(c + data, id);
+		    le_get64(c + data) == old) {
+			le_put64(c + data, id);
 			return;
 		}
 		data += size;
@@ -166,16 +141,16 @@ static size_t renumber(uint8_t *c, uint64_t *next_id, evtx_rec_ref *refs)
 	uint64_t first = *next_id;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *r = c + refs[i].off;
-		uint64_t old = rd64(r + 8), id = (*next_id)++;
-		wr64(r + 8, id);
+		uint64_t old = le_get64(r + 8), id = (*next_id)++;
+		le_put64(r + 8, id);
 		set_record_id_value(c, refs[i], old, id);
 	}
-	wr64(c + 8, first);
-	wr64(c + 16, *next_id - 1);
-	wr64(c + 24, first);
-	wr64(c + 32, *next_id - 1);
-	wr32(c + 52, crc32_compute(c + EVTX_CHUNK_HEADER_SIZE, h.free_off - EVTX_CHUNK_HEADER_SIZE));
-	wr32(c + 124, crc32_update(crc32_compute(c, 120), c + 128, EVTX_CHUNK_HEADER_SIZE - 128));
+	le_put64(c + 8, first);
+	le_put64(c + 16, *next_id - 1);
+	le_put64(c + 24, first);
+	le_put64(c + 32, *next_id - 1);
+	le_put32(c + 52, crc32_compute(c + EVTX_CHUNK_HEADER_SIZE, h.free_off - EVTX_CHUNK_HEADER_SIZE));
+	le_put32(c + 124, crc32_update(crc32_compute(c, 120), c + 128, EVTX_CHUNK_HEADER_SIZE - 128));
 	return n;
 }
 
@@ -199,13 +174,13 @@ static uint64_t build(const char *path, const src *s, size_t n_chunks)
 			die("write");
 	}
 	memcpy(hdr, s->hdr, sizeof hdr);
-	wr64(hdr + 8, 0);
-	wr64(hdr + 16, n_chunks - 1);
-	wr64(hdr + 24, next);
+	le_put64(hdr + 8, 0);
+	le_put64(hdr + 16, n_chunks - 1);
+	le_put64(hdr + 24, next);
 	hdr[42] = (uint8_t)n_chunks;
 	hdr[43] = (uint8_t)(n_chunks >> 8);
-	wr32(hdr + 120, 0); /* clean, not full */
-	wr32(hdr + 124, crc32_compute(hdr, 120));
+	le_put32(hdr + 120, 0); /* clean, not full */
+	le_put32(hdr + 124, crc32_compute(hdr, 120));
 	if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
 		die("write");
 	close(fd);

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bstat.h"
 #include "intern.h"
 #include "perfdoc.h"
 #include "ring.h"
@@ -17,13 +17,6 @@
 
 #define N 1000000u
 #define REPS 21
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void add_s(event_builder *b, const char *name, const char *val)
 {
@@ -60,33 +53,6 @@ static void make_event(event_builder *b, uint64_t i, uint64_t *rng)
 	add_s(b, "TargetProcessId", buf);
 }
 
-/* The machine is shared: say how busy it was. */
-static double load_avg(void)
-{
-	double l[1] = { -1 };
-	return getloadavg(l, 1) == 1 ? l[0] : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-typedef struct result {
-	const char *what;
-	double median, p99;
-} result;
-
-static result summarise(const char *what, double *t, size_t n)
-{
-	qsort(t, n, sizeof *t, cmp_double);
-	size_t i99 = (n * 99 + 99) / 100;
-	result r = { what, t[n / 2], t[(i99 < n ? i99 : n) - 1] };
-	printf("%-52s median %8.2f ms   p99 %8.2f ms\n", what, r.median, r.p99);
-	return r;
-}
-
 int main(void)
 {
 	ring *rg = ring_create(N, 0, -1);
@@ -113,13 +79,13 @@ int main(void)
 		fprintf(stderr, "bench_view: out of memory\n");
 		return 1;
 	}
-	double t0 = now_ms();
+	double t0 = bstat_now_ms();
 	view_update(v, 0, NULL);
-	double load = now_ms() - t0;
+	double load = bstat_now_ms() - t0;
 	size_t shown = view_count(v);
 	printf("loaded %zu of %u events (4690 only) in %.0f ms\n", shown, N, load);
 
-	result res[24];
+	bstat res[24];
 	size_t nr = 0;
 	double t[REPS];
 
@@ -130,15 +96,15 @@ int main(void)
 	size_t ns = 0;
 	for (int rep = 0; rep < REPS; rep++)
 		for (size_t c = 0; c < 9; c++) {
-			t0 = now_ms();
+			t0 = bstat_now_ms();
 			view_set_sort(v, cols[c], false);
-			sorts[ns++] = percol[c][rep] = now_ms() - t0;
+			sorts[ns++] = percol[c][rep] = bstat_now_ms() - t0;
 		}
-	res[nr++] = summarise("sort by another column (<, >, header click)", sorts, ns);
+	res[nr++] = bstat_summarise("sort by another column (<, >, header click)", sorts, ns);
 	char bycol[512];
 	size_t bl = 0;
 	for (size_t c = 0; c < 9; c++) {
-		qsort(percol[c], REPS, sizeof percol[c][0], cmp_double);
+		qsort(percol[c], REPS, sizeof percol[c][0], bstat_cmp_double);
 		bl += (size_t)snprintf(bycol + bl, sizeof bycol - bl, "%s%s %.0f ms", c ? ", " : "",
 		                       view_col_name(cols[c]), percol[c][REPS / 2]);
 	}
@@ -146,11 +112,11 @@ int main(void)
 
 	view_set_sort(v, VC_SRC_PID, false);
 	for (int rep = 0; rep < REPS; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_set_sort(v, VC_SRC_PID, rep % 2 == 0);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 	}
-	res[nr++] = summarise("reverse the sort (r)", t, REPS);
+	res[nr++] = bstat_summarise("reverse the sort (r)", t, REPS);
 
 	view_filter f;
 	memset(&f, 0, sizeof f);
@@ -158,24 +124,24 @@ int main(void)
 	f.num = 0x100 + 17 * 4;
 	double pop[REPS];
 	for (int rep = 0; rep < REPS; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_filter_push(v, &f);
-		t[rep] = now_ms() - t0;
-		t0 = now_ms();
+		t[rep] = bstat_now_ms() - t0;
+		t0 = bstat_now_ms();
 		view_filter_pop(v);
-		pop[rep] = now_ms() - t0;
+		pop[rep] = bstat_now_ms() - t0;
 	}
-	res[nr++] = summarise("PID filter (p, P, =), sorted by Src PID", t, REPS);
-	res[nr++] = summarise("drop a filter (Backspace): refilter + sort", pop, REPS);
+	res[nr++] = bstat_summarise("PID filter (p, P, =), sorted by Src PID", t, REPS);
+	res[nr++] = bstat_summarise("drop a filter (Backspace): refilter + sort", pop, REPS);
 
 	f.kind = VF_CROSS;
 	for (int rep = 0; rep < REPS; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_filter_push(v, &f);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 		view_filter_pop(v);
 	}
-	res[nr++] = summarise("cross-process filter (X)", t, REPS);
+	res[nr++] = bstat_summarise("cross-process filter (X)", t, REPS);
 
 	/* Correlation's flags (S, A): a byte per slot beside the record. */
 	static const struct {
@@ -186,12 +152,12 @@ int main(void)
 	for (size_t k = 0; k < 2; k++) {
 		f.kind = flagf[k].kind;
 		for (int rep = 0; rep < REPS; rep++) {
-			t0 = now_ms();
+			t0 = bstat_now_ms();
 			view_filter_push(v, &f);
-			t[rep] = now_ms() - t0;
+			t[rep] = bstat_now_ms() - t0;
 			view_filter_pop(v);
 		}
-		res[nr++] = summarise(flagf[k].what, t, REPS);
+		res[nr++] = bstat_summarise(flagf[k].what, t, REPS);
 	}
 	/* Pivots from a row in the middle: the process (o) tests every event
 	 * against the engine, the handle (h) looks its trail up. */
@@ -209,50 +175,50 @@ int main(void)
 			continue;
 		}
 		for (int rep = 0; rep < 5; rep++) {
-			t0 = now_ms();
+			t0 = bstat_now_ms();
 			view_filter_push(v, &pf);
-			t[rep] = now_ms() - t0;
+			t[rep] = bstat_now_ms() - t0;
 			view_filter_pop(v);
 		}
-		res[nr++] = summarise(pivots[k].what, t, 5);
+		res[nr++] = bstat_summarise(pivots[k].what, t, 5);
 	}
 	for (int rep = 0; rep < 5; rep++) {
 		correl_pair *pairs;
 		size_t np;
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_aggregate(v, CORREL_BY_INSTANCE, &pairs, &np);
 		correl_pairs_sort(pairs, np, CORREL_PAIR_COUNT, true);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 		free(pairs);
 	}
-	res[nr++] = summarise("pairs view (a): aggregate + sort by count", t, 5);
+	res[nr++] = bstat_summarise("pairs view (a): aggregate + sort by count", t, 5);
 
 	f.kind = VF_TEXT;
 	snprintf(f.text, sizeof f.text, "user07");
 	for (int rep = 0; rep < 5; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_filter_push(v, &f);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 		view_filter_pop(v);
 	}
-	res[nr++] = summarise("free-text filter (`\\`) over every field", t, 5);
+	res[nr++] = bstat_summarise("free-text filter (`\\`) over every field", t, 5);
 
 	/* Search from the top for a record about halfway down, then n. */
 	view_set_sort(v, VC_TIME, false);
 	char needle[32];
 	snprintf(needle, sizeof needle, "%" PRIu64, view_row(v, view_count(v) / 2, NULL)->record_id);
 	for (int rep = 0; rep < 5; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_search(v, needle, 0, 1);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 	}
-	res[nr++] = summarise("search (/) for a row 490,000 rows away", t, 5);
+	res[nr++] = bstat_summarise("search (/) for a row 490,000 rows away", t, 5);
 	for (int rep = 0; rep < REPS; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_search(v, "user07", (size_t)rep * 1000, 1);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 	}
-	res[nr++] = summarise("next match (n) of a common text", t, REPS);
+	res[nr++] = bstat_summarise("next match (n) of a common text", t, REPS);
 
 	/* Arrivals: 1,000 at a time into a full ring (evicting 1,000), sorted by
 	 * Src PID so each batch is merged into the middle. */
@@ -264,17 +230,17 @@ int main(void)
 			evb_finish(&b, &evs[k]);
 		}
 		ring_push(rg, evs, k);
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_update(v, 0, NULL);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 	}
-	res[nr++] = summarise("1,000 arrivals + 1,000 evictions, sorted by Src PID", t, REPS);
+	res[nr++] = bstat_summarise("1,000 arrivals + 1,000 evictions, sorted by Src PID", t, REPS);
 	for (int rep = 0; rep < REPS; rep++) {
-		t0 = now_ms();
+		t0 = bstat_now_ms();
 		view_update(v, 0, NULL);
-		t[rep] = now_ms() - t0;
+		t[rep] = bstat_now_ms() - t0;
 	}
-	res[nr++] = summarise("an update with nothing new (each idle wake-up)", t, REPS);
+	res[nr++] = bstat_summarise("an update with nothing new (each idle wake-up)", t, REPS);
 
 	correl_stats cst;
 	correl_get_stats(view_correl(v), &cst);
@@ -283,13 +249,10 @@ int main(void)
 	len += (size_t)snprintf(body + len, sizeof body - len,
 	                        "### Viewer: key to view updated (bench_view)\n\n"
 	                        "1,000,000 events in the ring, %zu of them 4690s shown (8 hosts, 40 users, "
-	                        "500 processes); %s, load average %.1f while it ran.\n\n"
-	                        "| action | median | p99 |\n|---|---|---|\n",
+	                        "500 processes); %s, load average %.1f while it ran.\n\n",
 	                        shown,
-	                        perfdoc_machine(machine, sizeof machine), load_avg());
-	for (size_t i = 0; i < nr; i++)
-		len += (size_t)snprintf(body + len, sizeof body - len, "| %s | %.2f ms | %.2f ms |\n",
-		                        res[i].what, res[i].median, res[i].p99);
+	                        perfdoc_machine(machine, sizeof machine), bstat_load_avg());
+	bstat_table(body, sizeof body, &len, "action", res, nr, 2);
 	/* The cache has a power-of-two number of slots >= the ring's capacity. */
 	snprintf(body + len, sizeof body - len,
 	         "\nSort medians by column: %s.\n"

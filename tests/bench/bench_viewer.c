@@ -13,22 +13,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../e2e/pty.h"
+#include "bstat.h"
 #include "perfdoc.h"
 
 #define N 1000000u
 #define REPS 21
 #define WAIT_MS 30000
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Writes N compact 4690s (40 users, 500 processes, 8 hosts) to path. */
 static pid_t start_writer(const char *path)
@@ -61,43 +54,13 @@ static pid_t start_writer(const char *path)
 	_exit(0);
 }
 
-/* The machine is shared: say how busy it was. */
-static double load_avg(void)
-{
-	double l[1] = { -1 };
-	return getloadavg(l, 1) == 1 ? l[0] : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-typedef struct result {
-	char what[96];
-	double median, p99;
-} result;
-
-static result summarise(const char *what, double *t, size_t n)
-{
-	result r;
-	qsort(t, n, sizeof *t, cmp_double);
-	size_t i99 = (n * 99 + 99) / 100;
-	snprintf(r.what, sizeof r.what, "%s", what);
-	r.median = t[n / 2];
-	r.p99 = t[(i99 < n ? i99 : n) - 1];
-	printf("%-44s median %8.1f ms   p99 %8.1f ms\n", what, r.median, r.p99);
-	return r;
-}
-
 /* Sends keys, waits for text (or its absence); returns ms, -1 on timeout. */
 static double timed(pty *p, const char *keys, const char *text, bool gone)
 {
-	double t0 = now_ms();
+	double t0 = bstat_now_ms();
 	pty_send(p, keys);
 	bool ok = gone ? pty_wait_gone(p, text, WAIT_MS) : pty_wait_text(p, text, WAIT_MS);
-	return ok ? now_ms() - t0 : -1;
+	return ok ? bstat_now_ms() - t0 : -1;
 }
 
 static char before[256];
@@ -175,27 +138,27 @@ int main(void)
 		return 1;
 	pid_t writer = start_writer(fifo);
 	pty_opts o = { .rows = 40, .cols = 160, .stdin_path = fifo };
-	double t0 = now_ms();
+	double t0 = bstat_now_ms();
 	pty *p = pty_start(&o, (const char *[]){ "-", NULL });
 	if (!pty_wait_text(p, "1,000,000 shown / 1,000,000 read", 600000)) {
 		fprintf(stderr, "bench_viewer: the events did not all arrive\n");
 		return 1;
 	}
-	double load = now_ms() - t0;
+	double load = bstat_now_ms() - t0;
 	waitpid(writer, NULL, 0);
 	pty_wait_text(p, "END OF INPUT", WAIT_MS);
 	printf("1,000,000 events read and shown in %.1f s\n", load / 1000);
 
 	/* Idle: no arrivals, nothing typed. */
 	pid_t child = find_child();
-	double c0 = cpu_seconds(child), w0 = now_ms();
+	double c0 = cpu_seconds(child), w0 = bstat_now_ms();
 	pty_pump(p, 10000); /* returns early on output: keep pumping */
-	while (now_ms() - w0 < 10000)
-		pty_pump(p, (int)(10000 - (now_ms() - w0)));
-	double idle = (cpu_seconds(child) - c0) / ((now_ms() - w0) / 1000) * 100;
+	while (bstat_now_ms() - w0 < 10000)
+		pty_pump(p, (int)(10000 - (bstat_now_ms() - w0)));
+	double idle = (cpu_seconds(child) - c0) / ((bstat_now_ms() - w0) / 1000) * 100;
 	printf("idle CPU: %.2f%%\n", idle);
 
-	result res[8];
+	bstat res[8];
 	size_t nr = 0;
 	double t[REPS * 9];
 	/* Headings as shown sorted: the handles' arrow needs their short form. */
@@ -208,34 +171,34 @@ int main(void)
 			snprintf(want, sizeof want, "%s\u25b2", cols[c]);
 			t[n++] = timed(p, ">", want, false);
 		}
-	res[nr++] = summarise("sort by the next column (>)", t, n);
+	res[nr++] = bstat_summarise("sort by the next column (>)", t, n);
 	for (int rep = 0; rep < REPS; rep++)
 		t[rep] = timed(p, "r", rep % 2 ? "Time\u25b2" : "Time\u25bc", false);
-	res[nr++] = summarise("reverse (r)", t, REPS);
+	res[nr++] = bstat_summarise("reverse (r)", t, REPS);
 	for (int rep = 0; rep < REPS; rep++) {
 		t[rep] = timed(p, "X", "[cross]", false);
 		timed(p, "\x7f", "[cross]", true);
 	}
-	res[nr++] = summarise("cross-process filter (X)", t, REPS);
+	res[nr++] = bstat_summarise("cross-process filter (X)", t, REPS);
 	for (int rep = 0; rep < REPS; rep++) {
 		timed(p, "p", "[src=", false);
 		t[rep] = timed(p, "\x7f", "[src=", true);
 	}
-	res[nr++] = summarise("drop a PID filter (Backspace)", t, REPS);
+	res[nr++] = bstat_summarise("drop a PID filter (Backspace)", t, REPS);
 	for (int rep = 0; rep < 5; rep++) {
 		t[rep] = timed(p, "\\user07\r", "[text~user07]", false);
 		timed(p, "\x7f", "[text~", true);
 	}
-	res[nr++] = summarise("free-text filter (`\\` user07 Enter)", t, 5);
+	res[nr++] = bstat_summarise("free-text filter (`\\` user07 Enter)", t, 5);
 	pty_send(p, "/user13\r");
 	pty_wait_text(p, "user13", WAIT_MS);
 	for (int rep = 0; rep < REPS; rep++) {
 		remember_record(p);
-		double s0 = now_ms();
+		double s0 = bstat_now_ms();
 		pty_send(p, "n");
-		t[rep] = pty_wait_for(p, record_changed, NULL, WAIT_MS) ? now_ms() - s0 : -1;
+		t[rep] = pty_wait_for(p, record_changed, NULL, WAIT_MS) ? bstat_now_ms() - s0 : -1;
 	}
-	res[nr++] = summarise("next search match (n)", t, REPS);
+	res[nr++] = bstat_summarise("next search match (n)", t, REPS);
 
 	pty_send(p, "q");
 	int status;
@@ -248,12 +211,9 @@ int main(void)
 	size_t len = (size_t)snprintf(body, sizeof body,
 	                              "### Viewer in a terminal: key to screen (bench_viewer)\n\n"
 	                              "The real binary in a 160x40 pseudo-terminal (libvterm), "
-	                              "1,000,000 4690s read from a FIFO; %s, load average %.1f while it ran.\n\n"
-	                              "| key | median | p99 |\n|---|---|---|\n",
-	                              perfdoc_machine(machine, sizeof machine), load_avg());
-	for (size_t i = 0; i < nr; i++)
-		len += (size_t)snprintf(body + len, sizeof body - len, "| %s | %.1f ms | %.1f ms |\n",
-		                        res[i].what, res[i].median, res[i].p99);
+	                              "1,000,000 4690s read from a FIFO; %s, load average %.1f while it ran.\n\n",
+	                              perfdoc_machine(machine, sizeof machine), bstat_load_avg());
+	bstat_table(body, sizeof body, &len, "key", res, nr, 1);
 	snprintf(body + len, sizeof body - len,
 	         "\nFrom the key written to the terminal to the screen showing its effect "
 	         "(the harness polls the pty, so this includes its reading). Idle, with no "

@@ -13,9 +13,8 @@
 
 #include "../fixtures/fx_evtx.h"
 #include "../fixtures/xmlgen.h"
-#include "pty.h"
-
-#define WAIT_MS 10000
+#include "e2e_util.h"
+#include "testutil.h"
 
 typedef struct tdir {
 	char dir[64];
@@ -26,8 +25,7 @@ typedef struct tdir {
  * replaced when not NULL. */
 static void write_events(tdir *t, const char *user, const char *domain)
 {
-	snprintf(t->dir, sizeof t->dir, "/tmp/dw-e2e-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
+	assert_int_equal(tu_tmpdir_make(t->dir, sizeof t->dir, "dw-e2e"), 0);
 	snprintf(t->file, sizeof t->file, "%s/events.xml", t->dir);
 	xg_4690 x;
 	xg_buf b;
@@ -47,19 +45,7 @@ static void write_events(tdir *t, const char *user, const char *domain)
 
 static void remove_events(tdir *t)
 {
-	unlink(t->file);
-	rmdir(t->dir);
-}
-
-static void quit_and_check(pty *p)
-{
-	int status = -1;
-	char why[128];
-	pty_send(p, "q");
-	assert_true(pty_wait_exit(p, WAIT_MS, &status));
-	assert_int_equal(status, 0);
-	if (!pty_restored(p, why, sizeof why))
-		fail_msg("terminal not restored: %s", why);
+	assert_int_equal(tu_tmpdir_remove(t->dir), 0);
 }
 
 static void test_help_in_pty(void **state)
@@ -68,8 +54,8 @@ static void test_help_in_pty(void **state)
 	pty_opts o = {.rows = 40}; /* the whole help stays on screen */
 	pty *p = pty_start(&o, (const char *[]){"--help", NULL});
 	int status = -1;
-	assert_true(pty_wait_text(p, "Usage: dupwatch", WAIT_MS));
-	assert_true(pty_wait_exit(p, WAIT_MS, &status));
+	assert_true(pty_wait_text(p, "Usage: dupwatch", E2E_WAIT_MS));
+	assert_true(pty_wait_exit(p, E2E_WAIT_MS, &status));
 	assert_int_equal(status, 0);
 	assert_true(pty_find(p, "--print", NULL, NULL));
 	assert_true(pty_restored(p, NULL, 0));
@@ -82,9 +68,9 @@ static void test_row_then_quit(void **state)
 	tdir t;
 	write_events(&t, NULL, NULL);
 	pty *p = pty_start(NULL, (const char *[]){t.file, NULL});
-	assert_true(pty_wait_text(p, "admmig", WAIT_MS));
+	assert_true(pty_wait_text(p, "admmig", E2E_WAIT_MS));
 	assert_true(pty_find(p, "OFFSEC", NULL, NULL));
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 	remove_events(&t);
 }
@@ -94,8 +80,8 @@ static void test_demo(void **state)
 {
 	(void)state;
 	pty *p = pty_start(NULL, (const char *[]){"--demo", NULL});
-	assert_true(pty_wait_text(p, "WS-DEMO01", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "WS-DEMO01", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 }
 
@@ -107,8 +93,8 @@ static void test_stdin_source(void **state)
 	write_events(&t, NULL, NULL);
 	pty_opts o = {.stdin_path = t.file};
 	pty *p = pty_start(&o, (const char *[]){"-", NULL});
-	assert_true(pty_wait_text(p, "admmig", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "admmig", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	remove_events(&t);
 }
@@ -120,7 +106,7 @@ static void test_missing_source(void **state)
 	(void)state;
 	pty *p = pty_start(NULL, (const char *[]){"/nonexistent/Security.evtx", NULL});
 	int status = -1;
-	assert_true(pty_wait_exit(p, WAIT_MS, &status));
+	assert_true(pty_wait_exit(p, E2E_WAIT_MS, &status));
 	assert_int_equal(status, 1);
 	assert_true(pty_find(p, "dupwatch: /nonexistent/Security.evtx: No such file or directory",
 	                     NULL, NULL));
@@ -140,15 +126,15 @@ static void test_injection_escaped_on_screen(void **state)
 	/* Wide enough that no column clips the escaped names. */
 	pty_opts o = {.rows = 30, .cols = 200};
 	pty *p = pty_start(&o, (const char *[]){t.file, NULL});
-	assert_true(pty_wait_text(p, "ev<U+009B>31mil<U+009B>2J", WAIT_MS));
-	assert_true(pty_wait_text(p, "D<U+202E>X\\n<U+2066>Y", WAIT_MS));
+	assert_true(pty_wait_text(p, "ev<U+009B>31mil<U+009B>2J", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "D<U+202E>X\\n<U+2066>Y", E2E_WAIT_MS));
 	pty_cell c;
 	int row, col;
 	assert_true(pty_find(p, "ev<U+009B>", &row, &col));
 	assert_true(pty_cell_at(p, row, col + 10, &c)); /* the "3" of "31mil" */
 	assert_string_equal(c.text, "3");
 	assert_null(strstr(pty_title(p), "31m"));
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 	remove_events(&t);
 }
@@ -162,19 +148,18 @@ static void test_injection_evtx_title_untouched(void **state)
 	(void)state;
 	tdir t;
 	dw_err err;
-	snprintf(t.dir, sizeof t.dir, "/tmp/dw-e2e-XXXXXX");
-	assert_non_null(mkdtemp(t.dir));
+	assert_int_equal(tu_tmpdir_make(t.dir, sizeof t.dir, "dw-e2e"), 0);
 	snprintf(t.file, sizeof t.file, "%s/events.evtx", t.dir);
 	assert_int_equal(fx_evtx_4690(t.file, "ev\x1b]0;pwned\x07il", "D\x1b[2JX\xc2\x9b" "31m",
 	                              "host\xe2\x80\xae" "gpj.exe", &err), DW_OK);
 	pty_opts o = {.rows = 30, .cols = 200};
 	pty *p = pty_start(&o, (const char *[]){t.file, NULL});
-	assert_true(pty_wait_text(p, "pwned", WAIT_MS));
+	assert_true(pty_wait_text(p, "pwned", E2E_WAIT_MS));
 	/* ESC shows as its Control Picture (U+241B), BEL as U+2407. */
-	assert_true(pty_wait_text(p, "ev\xe2\x90\x9b]0;pwned\xe2\x90\x87il", WAIT_MS));
-	assert_true(pty_wait_text(p, "D\xe2\x90\x9b[2JX<U+009B>31m", WAIT_MS));
+	assert_true(pty_wait_text(p, "ev\xe2\x90\x9b]0;pwned\xe2\x90\x87il", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "D\xe2\x90\x9b[2JX<U+009B>31m", E2E_WAIT_MS));
 	assert_string_equal(pty_title(p), "");
-	quit_and_check(p);
+	e2e_quit(p);
 	assert_string_equal(pty_title(p), "");
 	pty_free(p);
 	remove_events(&t);

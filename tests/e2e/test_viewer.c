@@ -13,75 +13,93 @@
 
 #include <cmocka.h>
 
-#include "../fixtures/fx_xml.h"
-#include "pty.h"
-
-#define WAIT_MS 10000
+#include "../fixtures/xmlgen.h"
+#include "e2e_util.h"
+#include "testutil.h"
 
 typedef struct tdir {
 	char dir[64];
 	char file[128];
 } tdir;
 
+/* A 4690 of the issue's example (fs01, admmig's SID and logon) with these
+ * values; pids and handles {src pid, tgt pid, src handle, tgt handle} go in
+ * as written, unpadded. */
+static void put_4690(xg_buf *b, unsigned long long rec, const char *time, const char *user,
+                     const char *domain, const char *const ph[4])
+{
+	xg_4690 x;
+	xg_4690_init(&x);
+	x.ev.record_id = rec;
+	x.ev.time = time;
+	x.f[1].value = user;
+	x.f[2].value = domain;
+	x.f[3].value = "0x65b0f5db";
+	x.f[4].value = ph[2];
+	x.f[5].value = ph[0];
+	x.f[6].value = ph[3];
+	x.f[7].value = ph[1];
+	xg_event_xml(b, &x.ev, XG_ONELINE);
+}
+
+static const char *const example_ph[4] = { "0x678", "0x4", "0xaf8", "0x1748" };
+
+/* Record 100: notepad.exe 0x9c4 started by 0x678 (for all-events tests). */
+static void put_4688(xg_buf *b)
+{
+	static const xg_field f[] = {
+		{ "SubjectUserSid", "S-1-5-18" },  { "SubjectUserName", "FS01$" },
+		{ "SubjectDomainName", "OFFSEC" }, { "SubjectLogonId", "0x3e7" },
+		{ "NewProcessId", "0x9c4" },       { "NewProcessName", "C:\\Windows\\System32\\notepad.exe" },
+		{ "ProcessId", "0x678" },
+	};
+	xg_event e = {
+		.provider = "Microsoft-Windows-Security-Auditing", .event_id = 4688,
+		.time = "2021-10-08T12:57:10.0000000Z", .record_id = 100, .pid = 4, .tid = 8,
+		.channel = "Security", .computer = "fs01.offsec.lan",
+		.fields = f, .n_fields = sizeof f / sizeof f[0],
+	};
+	xg_event_xml(b, &e, XG_ONELINE);
+}
+
 /* Three events, in time and record order:
  *   101 admmig OFFSEC  0x678 -> 0x4     handles 0xaf8 -> 0x1748
  *   102 alice  OFFSEC  0x1ac -> 0x1ac   handles 0x10 -> 0x20
  *   103 bob    CORP    0x9c4 -> 0x678   handles 0x30 -> 0x40 */
-static fx_4690 ev_n(int i)
+static void write_events(tdir *t, bool with_4688)
 {
-	fx_4690 e = fx_4690_example();
 	static const char *const users[] = { "admmig", "alice", "bob" };
 	static const char *const times[] = { "2021-10-08T12:57:12.8425776Z",
 		                             "2021-10-08T12:57:13.0000000Z",
 		                             "2021-10-08T12:57:14.0000000Z" };
-	static const char *const pids[][4] = { { "0x678", "0x4", "0xaf8", "0x1748" },
-		                               { "0x1ac", "0x1ac", "0x10", "0x20" },
-		                               { "0x9c4", "0x678", "0x30", "0x40" } };
-	e.record_id = 101 + (unsigned)i;
-	e.user = users[i];
-	e.domain = i == 2 ? "CORP" : "OFFSEC";
-	e.time = times[i];
-	e.src_pid = pids[i][0];
-	e.tgt_pid = pids[i][1];
-	e.src_handle = pids[i][2];
-	e.tgt_handle = pids[i][3];
-	return e;
-}
-
-static void write_events(tdir *t, bool with_4688)
-{
-	snprintf(t->dir, sizeof t->dir, "/tmp/dw-viewer-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
+	static const char *const ph[][4] = { { "0x678", "0x4", "0xaf8", "0x1748" },
+		                             { "0x1ac", "0x1ac", "0x10", "0x20" },
+		                             { "0x9c4", "0x678", "0x30", "0x40" } };
+	assert_int_equal(tu_tmpdir_make(t->dir, sizeof t->dir, "dw-viewer"), 0);
 	snprintf(t->file, sizeof t->file, "%s/events.xml", t->dir);
-	FILE *f = fopen(t->file, "w");
-	assert_non_null(f);
+	xg_buf b;
+	xg_init(&b);
 	if (with_4688)
-		fx_write_4688(f, 100, "0x9c4", "0x678", "C:\\Windows\\System32\\notepad.exe");
-	for (int i = 0; i < 3; i++) {
-		fx_4690 e = ev_n(i);
-		fx_write_4690(f, &e);
-	}
-	assert_int_equal(fclose(f), 0);
+		put_4688(&b);
+	for (int i = 0; i < 3; i++)
+		put_4690(&b, 101 + (unsigned)i, times[i], users[i], i == 2 ? "CORP" : "OFFSEC", ph[i]);
+	assert_int_equal(xg_write_file(t->file, &b), 0);
+	xg_free(&b);
 }
 
 /* Appends one more 4690 (record id rec, user "carol") to the file. */
 static void append_event(tdir *t, unsigned long long rec)
 {
-	FILE *f = fopen(t->file, "a");
-	assert_non_null(f);
-	fx_4690 e = fx_4690_example();
-	e.record_id = rec;
-	e.user = "carol";
-	e.time = "2021-10-08T12:58:00.0000000Z";
-	fx_write_4690(f, &e);
-	assert_int_equal(fclose(f), 0);
+	xg_buf b;
+	xg_init(&b);
+	put_4690(&b, rec, "2021-10-08T12:58:00.0000000Z", "carol", "OFFSEC", example_ph);
+	assert_int_equal(xg_append_file(t->file, &b), 0);
+	xg_free(&b);
 }
 
 static void cleanup(tdir *t)
 {
-	char cmd[160];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_tmpdir_remove(t->dir), 0);
 }
 
 static pty *start(tdir *t, const pty_opts *o, const char *extra)
@@ -92,35 +110,8 @@ static pty *start(tdir *t, const pty_opts *o, const char *extra)
 		args[1] = t->file;
 	}
 	pty *p = pty_start(o, args);
-	assert_true(pty_wait_text(p, "shown /", WAIT_MS));
+	assert_true(pty_wait_text(p, "shown /", E2E_WAIT_MS));
 	return p;
-}
-
-static void quit_and_check(pty *p)
-{
-	int status = -1;
-	char why[128];
-	pty_send(p, "q");
-	assert_true(pty_wait_exit(p, WAIT_MS, &status));
-	assert_int_equal(status, 0);
-	if (!pty_restored(p, why, sizeof why))
-		fail_msg("terminal not restored: %s", why);
-}
-
-/* The screen row holding label also holds value. */
-static void assert_labelled(pty *p, const char *label, const char *value)
-{
-	int row;
-	char buf[512];
-	if (!pty_find(p, label, &row, NULL)) {
-		pty_dump(p, label);
-		fail_msg("no \"%s\" on screen", label);
-	}
-	pty_row(p, row, buf, sizeof buf);
-	if (!strstr(buf, value)) {
-		pty_dump(p, label);
-		fail_msg("\"%s\" row lacks \"%s\": %s", label, value, buf);
-	}
 }
 
 static void test_rows_and_detail(void **state)
@@ -129,72 +120,59 @@ static void test_rows_and_detail(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown / 3 read", E2E_WAIT_MS));
 	char row[256];
 	/* Rows 3-5 under the heading, oldest first; hex PIDs like Windows. */
 	/* The last column: the whole row has been drawn. */
-	assert_true(pty_wait_row(p, 3, "0x1748", WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "0x1748", E2E_WAIT_MS));
 	pty_row(p, 3, row, sizeof row);
 	assert_non_null(strstr(row, "OFFSEC\\admmig"));
 	assert_non_null(strstr(row, "12:57:12.842"));
 	assert_non_null(strstr(row, "0x678"));
 	assert_non_null(strstr(row, "0x1748"));
-	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", E2E_WAIT_MS));
 	/* Tab: the detail pane takes the keys and scrolls. */
-	assert_true(pty_wait_text(p, "Account Domain:", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Domain:", E2E_WAIT_MS));
 	assert_false(pty_find(p, "Logon ID:", NULL, NULL)); /* below the pane */
 	pty_key(p, PTY_TAB);
-	assert_true(pty_wait_text(p, "Tab: back to the table", WAIT_MS));
+	assert_true(pty_wait_text(p, "Tab: back to the table", E2E_WAIT_MS));
 	pty_key(p, PTY_DOWN);
 	pty_key(p, PTY_DOWN);
-	assert_true(pty_wait_text(p, "Logon ID:", WAIT_MS));
+	assert_true(pty_wait_text(p, "Logon ID:", E2E_WAIT_MS));
 	assert_true(pty_find(p, "CORP\\bob", NULL, NULL)); /* the selection did not move */
 	pty_key(p, PTY_TAB);
-	assert_true(pty_wait_text(p, "Tab: focus", WAIT_MS));
+	assert_true(pty_wait_text(p, "Tab: focus", E2E_WAIT_MS));
 	/* Following: the newest row (103) is selected; full-screen detail. */
 	pty_key(p, PTY_ENTER);
 	/* The last line of the three sections: the screen is drawn top down,
 	 * so everything above it is there too. */
-	assert_true(pty_wait_text(p, "Target Process ID:", WAIT_MS));
-	assert_labelled(p, "Record ID:", "103");
-	assert_labelled(p, "Computer:", "fs01.offsec.lan");
+	assert_true(pty_wait_text(p, "Target Process ID:", E2E_WAIT_MS));
+	e2e_assert_labelled(p, "Record ID:", "103");
+	e2e_assert_labelled(p, "Computer:", "fs01.offsec.lan");
 	assert_true(pty_find(p, "Subject:", NULL, NULL));
-	assert_labelled(p, "Security ID:", "S-1-5-21-4230534742-2542757381-3142984815-1111");
-	assert_labelled(p, "Account Name:", "bob");
-	assert_labelled(p, "Account Domain:", "CORP");
-	assert_labelled(p, "Logon ID:", "0x65b0f5db");
+	e2e_assert_labelled(p, "Security ID:", "S-1-5-21-4230534742-2542757381-3142984815-1111");
+	e2e_assert_labelled(p, "Account Name:", "bob");
+	e2e_assert_labelled(p, "Account Domain:", "CORP");
+	e2e_assert_labelled(p, "Logon ID:", "0x65b0f5db");
 	assert_true(pty_find(p, "Source Handle Information:", NULL, NULL));
-	assert_labelled(p, "Source Handle ID:", "0x30");
-	assert_labelled(p, "Source Process ID:", "0x9c4");
-	assert_labelled(p, "Target Handle ID:", "0x40");
-	assert_labelled(p, "Target Process ID:", "0x678");
-	assert_labelled(p, "System Time:", "2021-10-08T12:57:14.0000000Z");
-	assert_labelled(p, "  Time:", "2021-10-08 12:57:14.000");
+	e2e_assert_labelled(p, "Source Handle ID:", "0x30");
+	e2e_assert_labelled(p, "Source Process ID:", "0x9c4");
+	e2e_assert_labelled(p, "Target Handle ID:", "0x40");
+	e2e_assert_labelled(p, "Target Process ID:", "0x678");
+	e2e_assert_labelled(p, "System Time:", "2021-10-08T12:57:14.0000000Z");
+	e2e_assert_labelled(p, "  Time:", "2021-10-08 12:57:14.000");
 	/* x adds the raw EventData; Esc goes back to the table. */
 	pty_send(p, "x");
-	assert_true(pty_wait_text(p, "Event Data (raw):", WAIT_MS));
+	assert_true(pty_wait_text(p, "Event Data (raw):", E2E_WAIT_MS));
 	pty_key(p, PTY_ESC);
-	assert_true(pty_wait_text(p, "Time", WAIT_MS));
-	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_text(p, "Time", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", E2E_WAIT_MS));
 	/* d: decimal; 0x9c4 is 2500. */
 	pty_send(p, "d");
-	assert_true(pty_wait_row(p, 5, "2500", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_row(p, 5, "2500", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
-}
-
-static void filter(pty *p, const char *keys, const char *chip, const char *shown)
-{
-	pty_send(p, keys);
-	if (chip && !pty_wait_text(p, chip, WAIT_MS)) {
-		pty_dump(p, chip);
-		fail_msg("no chip %s after %s", chip, keys);
-	}
-	if (!pty_wait_text(p, shown, WAIT_MS)) {
-		pty_dump(p, shown);
-		fail_msg("not \"%s\" after %s", shown, keys);
-	}
 }
 
 static void test_filter_keys(void **state)
@@ -203,32 +181,32 @@ static void test_filter_keys(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_text(p, "3 shown", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown", E2E_WAIT_MS));
 	/* The selection is on 103 (bob, 0x9c4 -> 0x678). */
-	filter(p, "p", "[src=0x9c4]", "1 shown / 3 read");
-	filter(p, "\x7f", NULL, "3 shown / 3 read");
-	assert_true(pty_wait_gone(p, "[src=", WAIT_MS));
-	filter(p, "P", "[tgt=0x678]", "1 shown / 3 read");
+	e2e_filter(p, "p", "[src=0x9c4]", "1 shown / 3 read");
+	e2e_filter(p, "\x7f", NULL, "3 shown / 3 read");
+	assert_true(pty_wait_gone(p, "[src=", E2E_WAIT_MS));
+	e2e_filter(p, "P", "[tgt=0x678]", "1 shown / 3 read");
 	pty_key(p, PTY_ESC);
-	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
-	filter(p, "=0x678\r", "[pid=0x678]", "2 shown / 3 read"); /* either side */
-	filter(p, "\x7f=428\r", "[pid=0x1ac]", "1 shown / 3 read"); /* decimal */
+	assert_true(pty_wait_text(p, "3 shown / 3 read", E2E_WAIT_MS));
+	e2e_filter(p, "=0x678\r", "[pid=0x678]", "2 shown / 3 read"); /* either side */
+	e2e_filter(p, "\x7f=428\r", "[pid=0x1ac]", "1 shown / 3 read"); /* decimal */
 	pty_key(p, PTY_ESC);
-	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
-	filter(p, "u", "[user=CORP\\bob]", "1 shown / 3 read");
+	assert_true(pty_wait_text(p, "3 shown / 3 read", E2E_WAIT_MS));
+	e2e_filter(p, "u", "[user=CORP\\bob]", "1 shown / 3 read");
 	pty_key(p, PTY_ESC);
-	filter(p, "X", "[cross]", "2 shown / 3 read");
-	assert_true(pty_wait_gone(p, "alice", WAIT_MS));
+	e2e_filter(p, "X", "[cross]", "2 shown / 3 read");
+	assert_true(pty_wait_gone(p, "alice", E2E_WAIT_MS));
 	/* Filters combine: cross AND text. */
-	filter(p, "\\admmig\r", "[text~admmig]", "1 shown / 3 read");
+	e2e_filter(p, "\\admmig\r", "[text~admmig]", "1 shown / 3 read");
 	assert_true(pty_find(p, "[cross]", NULL, NULL));
 	pty_key(p, PTY_ESC);
-	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
-	assert_true(pty_wait_gone(p, "[cross]", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown / 3 read", E2E_WAIT_MS));
+	assert_true(pty_wait_gone(p, "[cross]", E2E_WAIT_MS));
 	/* A filter that keeps nothing says so. */
-	filter(p, "=0x1\r", "[pid=0x1]", "0 shown / 3 read");
-	assert_true(pty_wait_text(p, "no event matches the filters", WAIT_MS));
-	quit_and_check(p);
+	e2e_filter(p, "=0x1\r", "[pid=0x1]", "0 shown / 3 read");
+	assert_true(pty_wait_text(p, "no event matches the filters", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -246,35 +224,35 @@ static void test_sort_and_search(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", E2E_WAIT_MS));
 	/* Time -> Record -> Computer -> Subject. */
 	pty_send(p, ">>>");
-	assert_true(pty_wait_text(p, "Subject\u25b2", WAIT_MS));
-	assert_true(pty_wait_row(p, 3, "CORP\\bob", WAIT_MS));
-	assert_true(pty_wait_row(p, 4, "OFFSEC\\admmig", WAIT_MS));
-	assert_true(pty_wait_row(p, 5, "OFFSEC\\alice", WAIT_MS));
+	assert_true(pty_wait_text(p, "Subject\u25b2", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "CORP\\bob", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 4, "OFFSEC\\admmig", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "OFFSEC\\alice", E2E_WAIT_MS));
 	pty_send(p, "r");
-	assert_true(pty_wait_text(p, "Subject\u25bc", WAIT_MS));
-	assert_true(pty_wait_row(p, 3, "OFFSEC\\alice", WAIT_MS));
-	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_text(p, "Subject\u25bc", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "OFFSEC\\alice", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", E2E_WAIT_MS));
 	/* Back to time; search selects the match and the detail follows. */
 	pty_send(p, "<<<r");
-	assert_true(pty_wait_text(p, "Time\u25b2", WAIT_MS));
-	assert_true(pty_wait_row(p, 3, "OFFSEC\\admmig", WAIT_MS));
+	assert_true(pty_wait_text(p, "Time\u25b2", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "OFFSEC\\admmig", E2E_WAIT_MS));
 	pty_send(p, "/alice\r");
-	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Name:         alice", E2E_WAIT_MS));
 	pty_send(p, "n");
-	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Name:         alice", E2E_WAIT_MS));
 	/* Other rows the search would stop at are underlined. */
 	pty_send(p, "/alice\rk"); /* found on row 4; then select row 3 */
-	assert_true(pty_wait_for(p, row4_underlined, NULL, WAIT_MS));
+	assert_true(pty_wait_for(p, row4_underlined, NULL, E2E_WAIT_MS));
 	pty_cell c;
 	assert_true(pty_cell_at(p, 5, 20, &c)); /* CORP\bob: no match */
 	assert_false(c.underline);
 	pty_send(p, "/nobody-at-all\r");
 	pty_send(p, "n");
-	assert_true(pty_wait_text(p, "not found: nobody-at-all", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "not found: nobody-at-all", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -285,31 +263,31 @@ static void test_follow_and_pause(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown / 3 read", E2E_WAIT_MS));
 	assert_true(pty_find(p, "LIVE", NULL, NULL));
 	append_event(&t, 104);
-	assert_true(pty_wait_text(p, "4 shown / 4 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "4 shown / 4 read", E2E_WAIT_MS));
 	/* Following: the new row is selected. */
-	assert_true(pty_wait_text(p, "Account Name:         carol", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Name:         carol", E2E_WAIT_MS));
 	/* Moving up stops following; arrivals are counted. */
 	pty_key(p, PTY_UP);
-	assert_true(pty_wait_text(p, "Account Name:         bob", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Name:         bob", E2E_WAIT_MS));
 	append_event(&t, 105);
-	assert_true(pty_wait_text(p, "+1 new", WAIT_MS));
+	assert_true(pty_wait_text(p, "+1 new", E2E_WAIT_MS));
 	assert_true(pty_find(p, "Account Name:         bob", NULL, NULL));
 	pty_send(p, "F");
-	assert_true(pty_wait_gone(p, "+1 new", WAIT_MS));
-	assert_true(pty_wait_text(p, "Record ID:            105", WAIT_MS));
+	assert_true(pty_wait_gone(p, "+1 new", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "Record ID:            105", E2E_WAIT_MS));
 	/* Space freezes: the event reaches the ring but not the table. */
 	pty_send(p, " ");
-	assert_true(pty_wait_text(p, "PAUSED", WAIT_MS));
+	assert_true(pty_wait_text(p, "PAUSED", E2E_WAIT_MS));
 	append_event(&t, 106);
-	assert_true(pty_wait_text(p, "1 waiting", WAIT_MS));
+	assert_true(pty_wait_text(p, "1 waiting", E2E_WAIT_MS));
 	assert_true(pty_find(p, "5 shown / 5 read", NULL, NULL));
 	pty_send(p, " ");
-	assert_true(pty_wait_text(p, "6 shown / 6 read", WAIT_MS));
-	assert_true(pty_wait_text(p, "LIVE", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "6 shown / 6 read", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "LIVE", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -320,20 +298,20 @@ static void test_resize(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_row(p, 2, "Src Hdl", WAIT_MS));
+	assert_true(pty_wait_row(p, 2, "Src Hdl", E2E_WAIT_MS));
 	pty_resize(p, 12, 40);
-	assert_true(pty_wait_gone(p, "Src Hdl", WAIT_MS));
+	assert_true(pty_wait_gone(p, "Src Hdl", E2E_WAIT_MS));
 	char row[128];
-	assert_true(pty_wait_row(p, 2, "Tgt PID", WAIT_MS));
+	assert_true(pty_wait_row(p, 2, "Tgt PID", E2E_WAIT_MS));
 	pty_row(p, 2, row, sizeof row);
 	assert_non_null(strstr(row, "Src PID"));
-	assert_true(pty_wait_row(p, 5, "0x9c4", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "0x9c4", E2E_WAIT_MS));
 	pty_resize(p, 40, 160);
-	assert_true(pty_wait_row(p, 2, "Logon ID", WAIT_MS));
-	assert_true(pty_wait_row(p, 2, "Src Handle", WAIT_MS));
-	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000", WAIT_MS));
-	assert_true(pty_wait_text(p, "Source Handle Information:", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_row(p, 2, "Logon ID", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 2, "Src Handle", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "Source Handle Information:", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -344,26 +322,26 @@ static void test_help_and_all_events(void **state)
 	tdir t;
 	write_events(&t, true);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_text(p, "3 shown / 4 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown / 4 read", E2E_WAIT_MS));
 	pty_send(p, "?");
-	assert_true(pty_wait_text(p, "Keep the selected row's source PID", WAIT_MS));
+	assert_true(pty_wait_text(p, "Keep the selected row's source PID", E2E_WAIT_MS));
 	assert_true(pty_find(p, "Keys (Esc", NULL, NULL));
 	pty_key(p, PTY_ESC);
-	assert_true(pty_wait_gone(p, "Keep the selected row's source PID", WAIT_MS));
+	assert_true(pty_wait_gone(p, "Keep the selected row's source PID", E2E_WAIT_MS));
 	pty_key(p, PTY_F1);
-	assert_true(pty_wait_text(p, "Keep the selected row's source PID", WAIT_MS));
+	assert_true(pty_wait_text(p, "Keep the selected row's source PID", E2E_WAIT_MS));
 	pty_send(p, "?");
-	assert_true(pty_wait_gone(p, "Keys (Esc", WAIT_MS));
+	assert_true(pty_wait_gone(p, "Keys (Esc", E2E_WAIT_MS));
 	/* E: every event, with an Event ID column. */
 	pty_send(p, "E");
-	assert_true(pty_wait_text(p, "4 shown / 4 read", WAIT_MS));
-	assert_true(pty_wait_row(p, 2, "Event", WAIT_MS));
-	assert_true(pty_wait_row(p, 3, "4688", WAIT_MS));
+	assert_true(pty_wait_text(p, "4 shown / 4 read", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 2, "Event", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "4688", E2E_WAIT_MS));
 	pty_send(p, "g\r");
-	assert_true(pty_wait_text(p, "Event 4688", WAIT_MS));
-	assert_true(pty_wait_text(p, "notepad.exe", WAIT_MS));
-	assert_labelled(p, "NewProcessName:", "notepad.exe");
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "Event 4688", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "notepad.exe", E2E_WAIT_MS));
+	e2e_assert_labelled(p, "NewProcessName:", "notepad.exe");
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -387,19 +365,19 @@ static void test_themes(void **state)
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
 	int want = 4; /* default.theme: header = white blue */
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
 	pty_send(p, "T");
-	assert_true(pty_wait_text(p, "theme: high-contrast", WAIT_MS));
+	assert_true(pty_wait_text(p, "theme: high-contrast", E2E_WAIT_MS));
 	want = 15; /* black on bright-white */
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 
 	/* --theme by name. */
 	p = start(&t, NULL, "--theme=light");
 	want = 4;
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 
 	/* A bad line is named with its file and line; the rest applies. */
@@ -412,10 +390,10 @@ static void test_themes(void **state)
 	char arg[256];
 	snprintf(arg, sizeof arg, "--theme=%s", path);
 	p = start(&t, NULL, arg);
-	assert_true(pty_wait_text(p, "mine.theme:3: unknown colour", WAIT_MS));
+	assert_true(pty_wait_text(p, "mine.theme:3: unknown colour", E2E_WAIT_MS));
 	want = 1;
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 
 	/* A user theme in $XDG_CONFIG_HOME/dupwatch/themes, by name. */
@@ -434,12 +412,12 @@ static void test_themes(void **state)
 	pty_opts xo = { .env = xenv };
 	p = start(&t, &xo, "--theme=zz-mine");
 	want = 2;
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
 	pty_send(p, "T"); /* the last theme: T wraps to default */
-	assert_true(pty_wait_text(p, "theme: default", WAIT_MS));
+	assert_true(pty_wait_text(p, "theme: default", E2E_WAIT_MS));
 	want = 4;
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 
 	/* NO_COLOR: no colour at all, the header still stands out. */
@@ -451,7 +429,7 @@ static void test_themes(void **state)
 	assert_int_equal(c.bg, -1);
 	assert_int_equal(c.fg, -1);
 	assert_true(c.reverse);
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -466,20 +444,20 @@ static void test_time_zone_and_8_colours(void **state)
 	const char *env[] = { "TZ=Etc/GMT-9", "TERM=xterm", NULL }; /* UTC+9 */
 	pty_opts o = { .env = env };
 	pty *p = start(&t, &o, NULL);
-	assert_true(pty_wait_row(p, 5, "21:57:14.000", WAIT_MS));
-	assert_true(pty_wait_text(p, "2021-10-08 21:57:14.000 local", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "21:57:14.000", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "2021-10-08 21:57:14.000 local", E2E_WAIT_MS));
 	pty_send(p, "z");
-	assert_true(pty_wait_row(p, 5, "12:57:14.000", WAIT_MS));
-	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000 UTC", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "12:57:14.000", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "2021-10-08 12:57:14.000 UTC", E2E_WAIT_MS));
 	int want = 4;
-	assert_true(pty_wait_for(p, bg_is, &want, WAIT_MS));
+	assert_true(pty_wait_for(p, bg_is, &want, E2E_WAIT_MS));
 	int row, col;
 	pty_cell c;
 	assert_true(pty_find(p, "LIVE", &row, &col));
 	assert_true(pty_cell_at(p, row, col, &c));
 	assert_true(c.bold);       /* bright-green on 8 colours */
 	assert_true(c.fg >= 0 && c.fg < 8);
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -503,7 +481,7 @@ static void test_config_defaults(void **state)
 	const char *env[] = { env_xdg, "TZ=Etc/GMT-9", NULL };
 	pty_opts o = { .env = env };
 	pty *p = start(&t, &o, NULL);
-	assert_true(pty_wait_row(p, 5, "1656", WAIT_MS)); /* 0x678, the last column */
+	assert_true(pty_wait_row(p, 5, "1656", E2E_WAIT_MS)); /* 0x678, the last column */
 	char row[256];
 	pty_row(p, 5, row, sizeof row);
 	assert_non_null(strstr(row, "12:57:14.000")); /* UTC, not +9 */
@@ -516,7 +494,7 @@ static void test_config_defaults(void **state)
 	assert_true(pty_cell_at(p, 0, 1, &c));
 	assert_true(c.reverse); /* monochrome: the header in reverse, no colour */
 	assert_int_equal(c.bg, -1);
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -529,15 +507,15 @@ static void test_export(void **state)
 	pty_opts o = { .cwd = NULL };
 	o.cwd = t.dir;
 	pty *p = start(&t, &o, NULL);
-	assert_true(pty_wait_text(p, "3 shown / 3 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown / 3 read", E2E_WAIT_MS));
 	pty_send(p, "X"); /* the export is of the filtered view */
-	assert_true(pty_wait_text(p, "2 shown / 3 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "2 shown / 3 read", E2E_WAIT_MS));
 	pty_send(p, "e");
-	assert_true(pty_wait_text(p, "dupwatch-export.csv", WAIT_MS));
+	assert_true(pty_wait_text(p, "dupwatch-export.csv", E2E_WAIT_MS));
 	pty_key(p, PTY_ENTER);
 	char want[256];
 	snprintf(want, sizeof want, "exported 2 rows to %s/dupwatch-export.csv", t.dir);
-	assert_true(pty_wait_text(p, want, WAIT_MS));
+	assert_true(pty_wait_text(p, want, E2E_WAIT_MS));
 	char path[192], line[1024];
 	snprintf(path, sizeof path, "%s/dupwatch-export.csv", t.dir);
 	FILE *f = fopen(path, "r");
@@ -555,18 +533,18 @@ static void test_export(void **state)
 	/* JSON Lines by extension, written in the sort order. */
 	pty_send(p, "r");
 	pty_send(p, "e");
-	assert_true(pty_wait_text(p, "dupwatch-export.csv", WAIT_MS));
+	assert_true(pty_wait_text(p, "dupwatch-export.csv", E2E_WAIT_MS));
 	for (int i = 0; i < 3; i++)
 		pty_key(p, PTY_BACKSPACE);
 	pty_send(p, "jsonl\r");
-	assert_true(pty_wait_text(p, "dupwatch-export.jsonl", WAIT_MS));
+	assert_true(pty_wait_text(p, "dupwatch-export.jsonl", E2E_WAIT_MS));
 	snprintf(path, sizeof path, "%s/dupwatch-export.jsonl", t.dir);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	assert_non_null(fgets(line, sizeof line, f));
 	assert_non_null(strstr(line, "\"record_id\":103"));
 	fclose(f);
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -577,21 +555,21 @@ static void test_mouse(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	assert_true(pty_wait_row(p, 5, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "CORP\\bob", E2E_WAIT_MS));
 	int row, col;
 	assert_true(pty_find(p, "Subject", &row, &col));
 	pty_click(p, row, col + 1, 1);
-	assert_true(pty_wait_text(p, "Subject\u25b2", WAIT_MS));
-	assert_true(pty_wait_row(p, 3, "CORP\\bob", WAIT_MS));
+	assert_true(pty_wait_text(p, "Subject\u25b2", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 3, "CORP\\bob", E2E_WAIT_MS));
 	pty_click(p, 5, 3, 1); /* OFFSEC\alice */
-	assert_true(pty_wait_text(p, "Account Name:         alice", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Name:         alice", E2E_WAIT_MS));
 	/* The wheel scrolls the selection. */
 	pty_wheel(p, 5, 3, 1); /* up from OFFSEC\alice (the last row) */
-	assert_true(pty_wait_text(p, "Account Name:         bob", WAIT_MS));
+	assert_true(pty_wait_text(p, "Account Name:         bob", E2E_WAIT_MS));
 	/* M releases the mouse: clicks no longer reach dupwatch. */
 	pty_send(p, "M");
-	assert_true(pty_wait_text(p, "mouse released", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "mouse released", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 	cleanup(&t);
 }
@@ -602,13 +580,8 @@ static void test_ctrl_c_restores(void **state)
 	tdir t;
 	write_events(&t, false);
 	pty *p = start(&t, NULL, NULL);
-	int status = -1;
-	char why[128];
 	pty_ctrl(p, 'c');
-	assert_true(pty_wait_exit(p, WAIT_MS, &status));
-	assert_int_equal(status, 0);
-	if (!pty_restored(p, why, sizeof why))
-		fail_msg("terminal not restored: %s", why);
+	e2e_exit_clean(p);
 	pty_free(p);
 	cleanup(&t);
 }

@@ -15,9 +15,8 @@
 #include <cmocka.h>
 
 #include "../fixtures/xmlgen.h"
-#include "pty.h"
-
-#define WAIT_MS 10000
+#include "e2e_util.h"
+#include "testutil.h"
 
 static const pty_opts wide = { 50, 200, NULL, NULL, NULL };
 
@@ -32,33 +31,6 @@ static const char *sample(char *buf, size_t cap)
 	}
 	print_message("systemnightmare-4690.evtx not found in DW_SAMPLES: skipped\n");
 	return NULL;
-}
-
-static void quit_and_check(pty *p)
-{
-	int status = -1;
-	char why[128];
-	pty_send(p, "q");
-	assert_true(pty_wait_exit(p, WAIT_MS, &status));
-	assert_int_equal(status, 0);
-	if (!pty_restored(p, why, sizeof why))
-		fail_msg("terminal not restored: %s", why);
-}
-
-/* The screen row holding label also holds value. */
-static void assert_labelled(pty *p, const char *label, const char *value)
-{
-	int row;
-	char buf[512];
-	if (!pty_find(p, label, &row, NULL)) {
-		pty_dump(p, label);
-		fail_msg("no \"%s\" on screen", label);
-	}
-	pty_row(p, row, buf, sizeof buf);
-	if (!strstr(buf, value)) {
-		pty_dump(p, label);
-		fail_msg("\"%s\" row lacks \"%s\": %s", label, value, buf);
-	}
 }
 
 /* Waits until the row that shows `key` also shows `value`. */
@@ -79,15 +51,21 @@ static bool row_has_cond(pty *p, void *user)
 static void wait_row_has(pty *p, const char *key, const char *value)
 {
 	row_has h = { key, value };
-	if (!pty_wait_for(p, row_has_cond, &h, WAIT_MS))
+	if (!pty_wait_for(p, row_has_cond, &h, E2E_WAIT_MS))
 		fail_msg("no row with \"%s\" shows \"%s\"", key, value);
 }
 
-static pty *start_sample(const char *path)
+/* The viewer on the sample, its first 4690 (spoolsv.exe's) on screen; the
+ * test is skipped when the sample is not there. */
+static pty *start_sample(void)
 {
+	char path[4096];
+	if (!sample(path, sizeof path))
+		skip();
 	const char *args[] = { path, NULL };
 	pty *p = pty_start(&wide, args);
-	assert_true(pty_wait_text(p, "10 shown / 53 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "10 shown / 53 read", E2E_WAIT_MS));
+	wait_row_has(p, "2183522", "spoolsv.exe 0x678");
 	return p;
 }
 
@@ -96,11 +74,7 @@ static pty *start_sample(const char *path)
 static void test_sample_row_and_detail(void **state)
 {
 	(void)state;
-	char path[4096];
-	if (!sample(path, sizeof path))
-		skip();
-	pty *p = start_sample(path);
-	wait_row_has(p, "2183522", "spoolsv.exe 0x678");
+	pty *p = start_sample();
 	wait_row_has(p, "2183522", "System 0x4");
 	wait_row_has(p, "2183522", "File C:\\Windows\\INF\\TAPISRV\\0409");
 	wait_row_has(p, "2183532", "drvinst.exe 0x1dac");
@@ -110,59 +84,49 @@ static void test_sample_row_and_detail(void **state)
 	/* The chain's last event is the detail's last line: the screen is
 	 * drawn top down, so all above it is there. */
 	wait_row_has(p, "closed:", "4658 record 2183525");
-	assert_labelled(p, "Record ID:", "2183522");
-	assert_labelled(p, "Object Type:", "File");
-	assert_labelled(p, "Object Name:", "C:\\Windows\\INF\\TAPISRV\\0409");
-	assert_labelled(p, "Access:", "0x100001: SYNCHRONIZE, ReadData");
-	assert_labelled(p, "Image:", "C:\\Windows\\System32\\spoolsv.exe"); /* the source first */
+	e2e_assert_labelled(p, "Record ID:", "2183522");
+	e2e_assert_labelled(p, "Object Type:", "File");
+	e2e_assert_labelled(p, "Object Name:", "C:\\Windows\\INF\\TAPISRV\\0409");
+	e2e_assert_labelled(p, "Access:", "0x100001: SYNCHRONIZE, ReadData");
+	e2e_assert_labelled(p, "Image:", "C:\\Windows\\System32\\spoolsv.exe"); /* the source first */
 	assert_true(pty_find(p, "System (16384)", NULL, NULL)); /* the target's level */
-	assert_labelled(p, "Flags:", "cross-process, into System");
-	assert_labelled(p, "duplicated:", "4690 record 2183522");
-	assert_labelled(p, "opened:", "4656 record 2183524: 0xaf8 of spoolsv.exe 0x678");
+	e2e_assert_labelled(p, "Flags:", "cross-process, into System");
+	e2e_assert_labelled(p, "duplicated:", "4690 record 2183522");
+	e2e_assert_labelled(p, "opened:", "4656 record 2183524: 0xaf8 of spoolsv.exe 0x678");
 	/* Down picks the chain's events in order (4690, 4658, 4656); Enter
 	 * jumps to the 4656, which needs all events shown. */
 	pty_key(p, PTY_DOWN);
 	pty_key(p, PTY_DOWN);
 	pty_key(p, PTY_DOWN);
 	pty_key(p, PTY_ENTER);
-	assert_true(pty_wait_text(p, "53 shown / 53 read", WAIT_MS));
-	assert_true(pty_wait_text(p, "Event 4656", WAIT_MS));
+	assert_true(pty_wait_text(p, "53 shown / 53 read", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "Event 4656", E2E_WAIT_MS));
 	wait_row_has(p, "Record ID:", "2183524");
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
 }
 
 static void test_sample_pivots(void **state)
 {
 	(void)state;
-	char path[4096];
-	if (!sample(path, sizeof path))
-		skip();
-	pty *p = start_sample(path);
-	wait_row_has(p, "2183522", "spoolsv.exe 0x678");
+	pty *p = start_sample();
 	/* o: every event of spoolsv.exe 0x678, in any role. */
-	pty_send(p, "go");
-	assert_true(pty_wait_text(p, "[process=spoolsv.exe 0x678]", WAIT_MS));
-	assert_true(pty_wait_text(p, "17 shown", WAIT_MS));
+	e2e_filter(p, "go", "[process=spoolsv.exe 0x678]", "17 shown");
 	wait_row_has(p, "2183524", "4656");
 	/* h: the handle's duplication, the close of its copy, its open and
 	 * close. Esc clears, E goes back to 4690 only. */
 	pty_key(p, PTY_ESC);
-	pty_send(p, "E");
-	assert_true(pty_wait_text(p, "10 shown", WAIT_MS));
-	pty_send(p, "gh");
-	assert_true(pty_wait_text(p, "[handle=0xaf8 of spoolsv.exe 0x678]", WAIT_MS));
-	assert_true(pty_wait_text(p, "4 shown", WAIT_MS));
+	e2e_filter(p, "E", NULL, "10 shown");
+	e2e_filter(p, "gh", "[handle=0xaf8 of spoolsv.exe 0x678]", "4 shown");
 	wait_row_has(p, "2183525", "4658");
 	/* a: the pairs, most duplications first; Enter drills down. */
 	pty_key(p, PTY_ESC);
-	pty_send(p, "E");
-	assert_true(pty_wait_text(p, "10 shown", WAIT_MS));
+	e2e_filter(p, "E", NULL, "10 shown");
 	pty_send(p, "a");
-	assert_true(pty_wait_text(p, "3 pairs", WAIT_MS));
+	assert_true(pty_wait_text(p, "3 pairs", E2E_WAIT_MS));
 	/* Rows 4-6 (under the heading and the columns): the last pair drawn
 	 * means the first is too (the screen is drawn top down). */
-	assert_true(pty_wait_row(p, 6, "drvinst.exe 0x7a4", WAIT_MS));
+	assert_true(pty_wait_row(p, 6, "drvinst.exe 0x7a4", E2E_WAIT_MS));
 	char buf[512];
 	pty_row(p, 4, buf, sizeof buf);
 	if (!strstr(buf, "spoolsv.exe 0x678") || !strstr(buf, "System 0x4") || !strstr(buf, " 4 "))
@@ -172,19 +136,19 @@ static void test_sample_pivots(void **state)
 		fail_msg("second pair is not drvinst.exe 0x1dac's 3: %s", buf);
 	pty_key(p, PTY_DOWN);
 	pty_key(p, PTY_ENTER);
-	assert_true(pty_wait_text(p, "[pair=drvinst.exe 0x1dac -> System 0x4]", WAIT_MS));
-	assert_true(pty_wait_text(p, "3 shown", WAIT_MS));
+	assert_true(pty_wait_text(p, "[pair=drvinst.exe 0x1dac -> System 0x4]", E2E_WAIT_MS));
+	assert_true(pty_wait_text(p, "3 shown", E2E_WAIT_MS));
 	/* b: by program, both drvinst.exe processes together. */
 	pty_key(p, PTY_ESC);
 	pty_send(p, "ab");
-	assert_true(pty_wait_text(p, "by program: 2 pairs", WAIT_MS));
-	assert_true(pty_wait_row(p, 5, "spoolsv.exe", WAIT_MS));
+	assert_true(pty_wait_text(p, "by program: 2 pairs", E2E_WAIT_MS));
+	assert_true(pty_wait_row(p, 5, "spoolsv.exe", E2E_WAIT_MS));
 	pty_row(p, 4, buf, sizeof buf);
 	if (!strstr(buf, "drvinst.exe") || strstr(buf, "0x") || !strstr(buf, " 6 "))
 		fail_msg("first pair is not drvinst.exe's 6: %s", buf);
 	pty_send(p, "a");
-	assert_true(pty_wait_text(p, "Detail", WAIT_MS));
-	quit_and_check(p);
+	assert_true(pty_wait_text(p, "Detail", E2E_WAIT_MS));
+	e2e_quit(p);
 	pty_free(p);
 }
 
@@ -240,8 +204,7 @@ static void put_4690(xg_buf *b, unsigned long long rec, const char *sp, const ch
  * alice's mid.exe (High): record 7, cross-process only. */
 static void write_fixture(char *dir, size_t dcap, char *file, size_t fcap)
 {
-	snprintf(dir, dcap, "/tmp/dw-vcorrel-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tu_tmpdir_make(dir, dcap, "dw-vcorrel"), 0);
 	snprintf(file, fcap, "%s/flags.xml", dir);
 	xg_buf b;
 	xg_init(&b);
@@ -274,24 +237,19 @@ static void test_fixture_flags(void **state)
 	pty_opts o = wide;
 	o.cwd = dir; /* for the export */
 	pty *p = pty_start(&o, args);
-	assert_true(pty_wait_text(p, "4 shown / 8 read", WAIT_MS));
+	assert_true(pty_wait_text(p, "4 shown / 8 read", E2E_WAIT_MS));
 	wait_row_has(p, "high.exe 0x100", "low.exe 0x200");
 	wait_row_has(p, "low.exe 0x200", "Token");
 	/* S: into System only. */
-	pty_send(p, "S");
-	assert_true(pty_wait_text(p, "[into System]", WAIT_MS));
-	assert_true(pty_wait_text(p, "1 shown", WAIT_MS));
+	e2e_filter(p, "S", "[into System]", "1 shown");
 	wait_row_has(p, "high.exe 0x100", "System 0x4");
 	/* A: another user or a lower integrity level. */
 	pty_key(p, PTY_ESC);
-	pty_send(p, "A");
-	assert_true(pty_wait_text(p, "[other user/lower IL]", WAIT_MS));
-	assert_true(pty_wait_text(p, "2 shown", WAIT_MS));
+	e2e_filter(p, "A", "[other user/lower IL]", "2 shown");
 	assert_false(pty_find(p, "mid.exe", NULL, NULL));
 	/* X: cross-process, the alerts and mid.exe. */
 	pty_key(p, PTY_ESC);
-	pty_send(p, "X");
-	assert_true(pty_wait_text(p, "3 shown", WAIT_MS));
+	e2e_filter(p, "X", NULL, "3 shown");
 	wait_row_has(p, "high.exe 0x100", "mid.exe 0x300");
 	/* The alert's detail: both accounts and levels, the flags, the
 	 * Token access decoded. */
@@ -299,21 +257,20 @@ static void test_fixture_flags(void **state)
 	pty_send(p, "g");
 	pty_key(p, PTY_ENTER);
 	wait_row_has(p, "duplicated:", "4690 record 7"); /* the last line */
-	assert_labelled(p, "Record ID:", "4");
-	assert_labelled(p, "Object Type:", "Token");
-	assert_labelled(p, "Access:", "0x8: ");
-	assert_labelled(p, "Account:", "OFFSEC\\alice");
-	assert_labelled(p, "Flags:", "into another user, into a lower integrity level");
+	e2e_assert_labelled(p, "Record ID:", "4");
+	e2e_assert_labelled(p, "Object Type:", "Token");
+	e2e_assert_labelled(p, "Access:", "0x8: ");
+	e2e_assert_labelled(p, "Account:", "OFFSEC\\alice");
+	e2e_assert_labelled(p, "Flags:", "into another user, into a lower integrity level");
 	assert_true(pty_find(p, "Low (4096)", NULL, NULL));
 	assert_true(pty_find(p, "OFFSEC\\bob", NULL, NULL));
 	/* e: the export carries the processes and the object, as --print. */
 	pty_key(p, PTY_ESC);
-	pty_send(p, "A");
-	assert_true(pty_wait_text(p, "2 shown", WAIT_MS));
+	e2e_filter(p, "A", NULL, "2 shown");
 	pty_send(p, "e");
-	assert_true(pty_wait_text(p, "dupwatch-export.csv", WAIT_MS));
+	assert_true(pty_wait_text(p, "dupwatch-export.csv", E2E_WAIT_MS));
 	pty_key(p, PTY_ENTER);
-	assert_true(pty_wait_text(p, "exported 2 rows to", WAIT_MS));
+	assert_true(pty_wait_text(p, "exported 2 rows to", E2E_WAIT_MS));
 	char path[192], line[2048];
 	snprintf(path, sizeof path, "%s/dupwatch-export.csv", dir);
 	FILE *f = fopen(path, "r");
@@ -326,11 +283,9 @@ static void test_fixture_flags(void **state)
 	assert_non_null(strstr(line, "C:\\Apps\\low.exe"));
 	assert_non_null(strstr(line, "Token"));
 	fclose(f);
-	quit_and_check(p);
+	e2e_quit(p);
 	pty_free(p);
-	char cmd[160];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_tmpdir_remove(dir), 0);
 }
 
 int main(void)

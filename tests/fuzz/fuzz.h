@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "msglog.h"
+#include "ring.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,5 +34,17 @@ void fuzz_check_clean(const char *s, size_t len);
 /* Passes s[0..len) through the sanitiser in every mode (full, clipped,
  * clean fast path) and checks each result with fuzz_check_clean(). */
 void fuzz_check_string(const char *s, size_t len);
+
+/* Takes every event out of r, checking each with fuzz_touch_event() and
+ * freeing it. Returns how many there were. */
+uint64_t fuzz_drain(ring *r);
+
+/* Makes *fd (an in-memory file named name, created on first use) hold
+ * data[0..size). Its path is /proc/self/fd/<*fd>. */
+void fuzz_memfd_put(int *fd, const char *name, const uint8_t *data, size_t size);
+
+/* One message log for the whole run, for parsers that report into one:
+ * the harnesses check counts, never the text. */
+msglog *fuzz_log(void);
 
 #endif

@@ -1,10 +1,13 @@
 /* fuzz_common.c - checks shared by the harnesses (see fuzz.h). */
+#define _GNU_SOURCE /* memfd_create */
 #include "fuzz.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "intern.h"
 #include "sanitize.h"
@@ -174,4 +177,44 @@ void fuzz_touch_event(const event *ev)
 		FUZZ_CHECK(m == n);
 		event_free(&c);
 	}
+}
+
+uint64_t fuzz_drain(ring *r)
+{
+	event evs[64];
+	uint64_t total = 0;
+	size_t n;
+	while ((n = ring_pop(r, evs, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			fuzz_touch_event(&evs[i]);
+			event_free(&evs[i]);
+		}
+		total += n;
+	}
+	return total;
+}
+
+void fuzz_memfd_put(int *fd, const char *name, const uint8_t *data, size_t size)
+{
+	/* One file for the whole run: libFuzzer calls a harness millions of
+	 * times. */
+	if (*fd < 0) {
+		*fd = memfd_create(name, MFD_CLOEXEC);
+		FUZZ_CHECK(*fd >= 0);
+	}
+	FUZZ_CHECK(ftruncate(*fd, 0) == 0);
+	for (size_t off = 0; off < size;) {
+		ssize_t n = pwrite(*fd, data + off, size - off, (off_t)off);
+		FUZZ_CHECK(n > 0);
+		off += (size_t)n;
+	}
+}
+
+msglog *fuzz_log(void)
+{
+	static msglog *log;
+	if (!log)
+		log = msglog_create(8);
+	FUZZ_CHECK(log != NULL);
+	return log;
 }

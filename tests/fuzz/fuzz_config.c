@@ -6,10 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static msglog *log;
-	if (!log)
-		log = msglog_create(8);
-	FUZZ_CHECK(log != NULL);
+	msglog *log = fuzz_log();
 	dw_config c;
 	config_defaults(&c);
 	config_parse(&c, (const char *)data, size, "fuzz.conf", log);

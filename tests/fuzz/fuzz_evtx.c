@@ -7,13 +7,12 @@
  * Checks: the reader finishes (a hang is a libFuzzer timeout), every event
  * passes fuzz_touch_event(), and the counts agree: what the source says it
  * read is what reached the ring (taken out or evicted). */
-#define _GNU_SOURCE /* memfd_create */
+#define _GNU_SOURCE /* pipe2 */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -22,42 +21,12 @@
 #include "source.h"
 
 static int mfd = -1;
-static char mpath[64];
-
-static void put_file(const uint8_t *data, size_t size)
-{
-	if (mfd < 0) {
-		mfd = memfd_create("fuzz.evtx", MFD_CLOEXEC);
-		FUZZ_CHECK(mfd >= 0);
-		snprintf(mpath, sizeof mpath, "/proc/self/fd/%d", mfd);
-	}
-	FUZZ_CHECK(ftruncate(mfd, 0) == 0);
-	for (size_t off = 0; off < size;) {
-		ssize_t n = pwrite(mfd, data + off, size - off, (off_t)off);
-		FUZZ_CHECK(n > 0);
-		off += (size_t)n;
-	}
-}
-
-/* Takes every event out of the ring, checking each. */
-static uint64_t drain(ring *r)
-{
-	event evs[64];
-	uint64_t total = 0;
-	size_t n;
-	while ((n = ring_pop(r, evs, 64)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			fuzz_touch_event(&evs[i]);
-			event_free(&evs[i]);
-		}
-		total += n;
-	}
-	return total;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	put_file(data, size);
+	fuzz_memfd_put(&mfd, "fuzz.evtx", data, size);
+	char mpath[64];
+	snprintf(mpath, sizeof mpath, "/proc/self/fd/%d", mfd);
 	int wake[2];
 	FUZZ_CHECK(pipe2(wake, O_NONBLOCK | O_CLOEXEC) == 0);
 	ring *r = ring_create(4096, 0, wake[1]);
@@ -78,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (read(wake[0], buf, sizeof buf) > 0)
 			;
 		ring_ack_wake(r);
-		popped += drain(r);
+		popped += fuzz_drain(r);
 		source_get_stats(s, &st);
 		if (st.state == SRC_DONE || st.state == SRC_FAILED)
 			break;
@@ -86,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		poll(&p, 1, 1000);
 	}
 	source_close(s);
-	popped += drain(r);
+	popped += fuzz_drain(r);
 
 	ring_stats rs;
 	ring_get_stats(r, &rs);

@@ -13,29 +13,12 @@
  * Checks beyond the sanitizers': once the image has settled, one more step
  * over the unchanged image emits nothing and does not report a clear (no
  * record twice, no marker storm); every event passes fuzz_touch_event(). */
-#define _GNU_SOURCE /* memfd_create */
 #define src_evtx_ops fuzz_tail_evtx_ops
 #include "src_evtx.c"
-
-#include <sys/mman.h>
 
 #include "fuzz.h"
 
 static int tail_fd = -1;
-
-static void tail_put(const uint8_t *data, size_t size)
-{
-	if (tail_fd < 0) {
-		tail_fd = memfd_create("fuzz-tail.evtx", MFD_CLOEXEC);
-		FUZZ_CHECK(tail_fd >= 0);
-	}
-	FUZZ_CHECK(ftruncate(tail_fd, (off_t)size) == 0);
-	for (size_t off = 0; off < size;) {
-		ssize_t n = pwrite(tail_fd, data + off, size - off, (off_t)off);
-		FUZZ_CHECK(n > 0);
-		off += (size_t)n;
-	}
-}
 
 /* What follow_loop() does with a step's result. */
 static step_result tail_once(evtx_src *x)
@@ -47,21 +30,6 @@ static step_result tail_once(evtx_src *x)
 		r = tail_step(x);
 	}
 	return r;
-}
-
-static uint64_t tail_drain(ring *r)
-{
-	event evs[64];
-	uint64_t total = 0;
-	size_t n;
-	while ((n = ring_pop(r, evs, 64)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			fuzz_touch_event(&evs[i]);
-			event_free(&evs[i]);
-		}
-		total += n;
-	}
-	return total;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -86,13 +54,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	atomic_init(&s.n_bytes, 0);
 	atomic_init(&s.state, SRC_READING);
 
-	tail_put(data, half);
+	fuzz_memfd_put(&tail_fd, "fuzz-tail.evtx", data, half);
 	s.fd = tail_fd;
 	evtx_src x = { .s = &s, .fd = tail_fd };
 	FUZZ_CHECK(parser_init(&x.p, &s));
 	if (read_all(&x)) {
-		tail_drain(r);
-		tail_put(data + half, size - half);
+		fuzz_drain(r);
+		fuzz_memfd_put(&tail_fd, "fuzz-tail.evtx", data + half, size - half);
 		/* A write in progress is retried; a chunk still inconsistent after
 		 * the grace period is read as it is. */
 		step_result res = STEP_AGAIN;
@@ -101,14 +69,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				x.torn_since = -1;
 			res = tail_once(&x);
 		}
-		tail_drain(r);
+		fuzz_drain(r);
 		if (res == STEP_OK) {
 			/* Nothing changed since: nothing new, no clear. */
 			uint64_t before = atomic_load(&s.n_read);
 			res = tail_once(&x);
 			FUZZ_CHECK(res != STEP_CLEARED);
 			FUZZ_CHECK(atomic_load(&s.n_read) == before);
-			FUZZ_CHECK(tail_drain(r) == 0);
+			FUZZ_CHECK(fuzz_drain(r) == 0);
 		}
 	}
 	flush_q(&x);

@@ -6,10 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static msglog *log;
-	if (!log)
-		log = msglog_create(8);
-	FUZZ_CHECK(log != NULL);
+	msglog *log = fuzz_log();
 	theme t;
 	memset(&t, 0, sizeof t); /* theme_parse() keeps t->name */
 	uint64_t before = msglog_count(log);

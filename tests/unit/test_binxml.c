@@ -26,6 +26,7 @@
 #include "evtx_fast.h"
 #include "evtxw.h"
 #include "intern.h"
+#include "le.h"
 #include "xmlev.h"
 
 /* ---- the reference: libevtx on the whole file ---- */
@@ -512,13 +513,10 @@ static void damage(const char *path, int rounds, size_t *accepted, size_t *misma
 			/* libevtx checks CRCs: give it consistent ones, so the
 			 * comparison is about parsing, not checksums */
 			uint8_t *c = mut + chunk;
-			uint32_t free_off = c[48] | c[49] << 8 | (uint32_t)c[50] << 16 |
-			                    (uint32_t)c[51] << 24;
+			uint32_t free_off = le_get32(c + 48);
 			if (free_off >= EVTX_CHUNK_HEADER_SIZE && free_off <= EVTX_CHUNK_SIZE) {
-				uint32_t crc = crc32_compute(c + 512, free_off - 512);
-				memcpy(c + 52, &crc, 4);
-				crc = crc32_update(crc32_compute(c, 120), c + 128, 384);
-				memcpy(c + 124, &crc, 4);
+				le_put32(c + 52, crc32_compute(c + 512, free_off - 512));
+				le_put32(c + 124, crc32_update(crc32_compute(c, 120), c + 128, 384));
 			}
 			FILE *f = fopen(bad, "wb");
 			assert_non_null(f);
@@ -642,8 +640,7 @@ static void b64(bw *w, uint64_t v)
 
 static void patch32(bw *w, size_t at, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		w->c[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+	le_put32(w->c + at, v);
 }
 
 static void bname(bw *w, const char *name) /* inline, at the current offset */

@@ -16,27 +16,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../fixtures/fx_evtx.h"
 #include "../fixtures/xmlgen.h"
+#include "testutil.h"
 
 #define WAIT_MS 20000
-
-static char tmpdir[64];
 
 static const char *binary(void)
 {
 	const char *b = getenv("DW_BINARY");
 	return b && *b ? b : "dupwatch";
-}
-
-static void path_in_tmp(char *buf, size_t cap, const char *name)
-{
-	snprintf(buf, cap, "%s/%s", tmpdir, name);
 }
 
 /* Child side: stdin/stdout/stderr from the given fds (-1: /dev/null),
@@ -110,8 +103,8 @@ static void result_free(result *r)
 static result run_env(const char *const *args, const char *stdin_path, const char *const *env)
 {
 	char op[128], ep[128];
-	path_in_tmp(op, sizeof op, "stdout");
-	path_in_tmp(ep, sizeof ep, "stderr");
+	tu_path(op, sizeof op, "stdout");
+	tu_path(ep, sizeof ep, "stderr");
 	int out = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	int err = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	int in = stdin_path ? open(stdin_path, O_RDONLY) : -1;
@@ -138,7 +131,7 @@ static const char *fixture(const char *name, void (*write)(FILE *f))
 	static char path[4][128];
 	static int next;
 	char *p = path[next++ % 4];
-	path_in_tmp(p, 128, name);
+	tu_path(p, 128, name);
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
 	write(f);
@@ -243,7 +236,7 @@ static void test_missing_source_exit_1(void **state)
 {
 	(void)state;
 	char missing[128];
-	path_in_tmp(missing, sizeof missing, "no-such.evtx");
+	tu_path(missing, sizeof missing, "no-such.evtx");
 	const char *good = fixture("good.xml", write_three);
 	result r = run((const char *[]){"--print", good, missing, NULL});
 	assert_int_equal(r.status, 1);
@@ -410,7 +403,7 @@ static void test_hostile_evtx_escaped(void **state)
 	(void)state;
 	char path[128];
 	dw_err err;
-	path_in_tmp(path, sizeof path, "hostile.evtx");
+	tu_path(path, sizeof path, "hostile.evtx");
 	assert_int_equal(fx_evtx_4690(path, "ev\x1b]0;pwned\x07il", "D\x1b[2JX\xc2\x9b" "31m",
 	                              "host\xe2\x80\xae" "gpj.exe", &err), DW_OK);
 	result r = run((const char *[]){"--print", path, NULL});
@@ -430,8 +423,8 @@ static void test_sigpipe_quiet(void **state)
 {
 	(void)state;
 	char path[128], ep[128];
-	path_in_tmp(path, sizeof path, "many.xml");
-	path_in_tmp(ep, sizeof ep, "stderr");
+	tu_path(path, sizeof path, "many.xml");
+	tu_path(ep, sizeof ep, "stderr");
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	for (int i = 0; i < 1000; i++)
@@ -463,7 +456,7 @@ static void test_full_disk_exit_1(void **state)
 		skip();
 	const char *p = fixture("three.xml", write_three);
 	char ep[128];
-	path_in_tmp(ep, sizeof ep, "stderr");
+	tu_path(ep, sizeof ep, "stderr");
 	int out = open("/dev/full", O_WRONLY);
 	int err = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	pid_t pid = spawn((const char *[]){"--print", p, NULL}, -1, out, err, NULL);
@@ -479,7 +472,7 @@ static void test_config_bad_line_reported(void **state)
 {
 	(void)state;
 	char dir[128], cfg[160], env[160];
-	path_in_tmp(dir, sizeof dir, "xdg");
+	tu_path(dir, sizeof dir, "xdg");
 	mkdir(dir, 0700);
 	snprintf(cfg, sizeof cfg, "%s/dupwatch", dir);
 	mkdir(cfg, 0700);
@@ -500,13 +493,6 @@ static void test_config_bad_line_reported(void **state)
 	unlink(cfg);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads from fd into buf until it holds want lines or the deadline. */
 static size_t read_lines(int fd, char *buf, size_t cap, int want, long long deadline)
 {
@@ -514,7 +500,7 @@ static size_t read_lines(int fd, char *buf, size_t cap, int want, long long dead
 	int lines = 0;
 	while (lines < want && len + 1 < cap) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		long long left = deadline - now_ms();
+		long long left = deadline - tu_now_ms();
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
 		ssize_t n = read(fd, buf + len, cap - len - 1);
@@ -534,7 +520,7 @@ static void test_follow_then_sigterm(void **state)
 {
 	(void)state;
 	char path[128];
-	path_in_tmp(path, sizeof path, "live.xml");
+	tu_path(path, sizeof path, "live.xml");
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	write_4690(f, 2183522, 0xaf8, 0x678);
@@ -544,7 +530,7 @@ static void test_follow_then_sigterm(void **state)
 	pid_t pid = spawn((const char *[]){"--print", "--follow", path, NULL}, -1, fds[1], -1, NULL);
 	close(fds[1]);
 	char buf[4096];
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = tu_now_ms() + WAIT_MS;
 	read_lines(fds[0], buf, sizeof buf, 1, deadline);
 	assert_string_equal(buf, J1);
 
@@ -576,7 +562,7 @@ static void test_stdin_pipe_then_sigint(void **state)
 	write_4690(w, 2183522, 0xaf8, 0x678);
 	fflush(w);
 	char buf[4096];
-	read_lines(out[0], buf, sizeof buf, 1, now_ms() + WAIT_MS);
+	read_lines(out[0], buf, sizeof buf, 1, tu_now_ms() + WAIT_MS);
 	assert_string_equal(buf, J1);
 	kill(pid, SIGINT);
 	assert_int_equal(wait_status(pid), 0);
@@ -590,7 +576,7 @@ static void test_demo_print(void **state)
 {
 	(void)state;
 	char dir[128], env[160];
-	path_in_tmp(dir, sizeof dir, "demo");
+	tu_path(dir, sizeof dir, "demo");
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(env, sizeof env, "TMPDIR=%s", dir);
 	int out[2];
@@ -599,7 +585,7 @@ static void test_demo_print(void **state)
 	                  (const char *[]){env, NULL});
 	close(out[1]);
 	char buf[16384];
-	read_lines(out[0], buf, sizeof buf, 5, now_ms() + WAIT_MS);
+	read_lines(out[0], buf, sizeof buf, 5, tu_now_ms() + WAIT_MS);
 	int lines = 0;
 	for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
 		assert_true(strncmp(line, "{\"record_id\":", 13) == 0);
@@ -820,28 +806,13 @@ static void test_follow_idle_flush(void **state)
 	pid_t pid = spawn((const char *[]){"--print", "--follow", p, NULL}, -1, fds[1], -1, NULL);
 	close(fds[1]);
 	char buf[8192];
-	read_lines(fds[0], buf, sizeof buf, 2, now_ms() + WAIT_MS);
+	read_lines(fds[0], buf, sizeof buf, 2, tu_now_ms() + WAIT_MS);
 	assert_string_equal(buf, J1 J2);
 	int st;
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still following */
 	kill(pid, SIGTERM);
 	assert_int_equal(wait_status(pid), 0);
 	close(fds[0]);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dw-cli-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -867,5 +838,5 @@ int main(void)
 		cmocka_unit_test(test_sample_systemnightmare),
 		cmocka_unit_test(test_follow_idle_flush),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

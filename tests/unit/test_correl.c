@@ -853,6 +853,21 @@ static bool sample_load(const char *file, sample *s)
 	return true;
 }
 
+/* Loads file (skipping the test without it) and feeds every event to a new
+ * engine. NULL when skipped. */
+static correl *feed_sample(const char *file, sample *s)
+{
+	if (!sample_load(file, s)) {
+		skip();
+		return NULL;
+	}
+	correl *c = correl_create(NULL);
+	assert_non_null(c);
+	for (size_t i = 0; i < s->n; i++)
+		assert_int_equal(correl_feed(c, i, &s->evs[i]), DW_OK);
+	return c;
+}
+
 static void sample_free(sample *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -928,14 +943,9 @@ static const want mimikatz[] = {
 static void check_sample(const char *file, const want *w, size_t nw)
 {
 	sample s;
-	if (!sample_load(file, &s)) {
-		skip();
-		return;
-	}
-	correl *c = correl_create(NULL);
-	assert_non_null(c);
-	for (size_t i = 0; i < s.n; i++)
-		assert_int_equal(correl_feed(c, i, &s.evs[i]), DW_OK);
+	correl *c = feed_sample(file, &s);
+	if (!c)
+		return; /* skipped */
 
 	/* Every 4690 of the file is in the table, and every one changed
 	 * after it arrived: its explanation came later. */
@@ -1008,14 +1018,9 @@ static void test_sample_process_tree(void **state)
 {
 	(void)state;
 	sample s;
-	if (!sample_load("systemnightmare-4690.evtx", &s)) {
-		skip();
-		return;
-	}
-	correl *c = correl_create(NULL);
-	assert_non_null(c);
-	for (size_t i = 0; i < s.n; i++)
-		assert_int_equal(correl_feed(c, i, &s.evs[i]), DW_OK);
+	correl *c = feed_sample("systemnightmare-4690.evtx", &s);
+	if (!c)
+		return; /* skipped */
 	uint32_t comp = s.evs[0].computer;
 	correl_proc drv, parent, cmd, spool;
 	assert_true(correl_process(c, correl_process_at(c, comp, 0x1dac, seq_of(&s, 2183532)), &drv));

@@ -22,54 +22,8 @@
 
 #include "demo.h"
 #include "event.h"
-
-static char g_dir[1024];
-
-static int group_setup(void **state)
-{
-	(void)state;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(g_dir, sizeof g_dir, "%s/dw-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	static const char *const names[] = { "a.evtx", "b.evtx", "c.evtx" };
-	char p[1100];
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", g_dir, names[i]);
-		unlink(p);
-	}
-	return rmdir(g_dir);
-}
-
-static void tpath(char *buf, size_t cap, const char *name)
-{
-	snprintf(buf, cap, "%s/%s", g_dir, name);
-}
-
-static libevtx_file_t *lx_open(const char *path)
-{
-	libevtx_file_t *f = NULL;
-	assert_int_equal(libevtx_file_initialize(&f, NULL), 1);
-	assert_int_equal(libevtx_file_open(f, path, LIBEVTX_OPEN_READ, NULL), 1);
-	return f;
-}
-
-static void lx_close(libevtx_file_t *f)
-{
-	libevtx_file_close(f, NULL);
-	libevtx_file_free(&f, NULL);
-}
-
-static int lx_count(libevtx_file_t *f)
-{
-	int n = -1;
-	assert_int_equal(libevtx_file_get_number_of_records(f, &n, NULL), 1);
-	return n;
-}
+#include "lx.h"
+#include "testutil.h"
 
 /* One record as read by libevtx: ids, time and the XML. */
 typedef struct lrec {
@@ -81,15 +35,11 @@ typedef struct lrec {
 static void lx_get(libevtx_file_t *f, int i, lrec *r)
 {
 	libevtx_record_t *rec = NULL;
-	size_t sz = 0;
 	assert_int_equal(libevtx_file_get_record_by_index(f, i, &rec, NULL), 1);
 	assert_int_equal(libevtx_record_get_identifier(rec, &r->id, NULL), 1);
 	assert_int_equal(libevtx_record_get_written_time(rec, &r->ft, NULL), 1);
 	assert_int_equal(libevtx_record_get_event_identifier(rec, &r->eid, NULL), 1);
-	assert_int_equal(libevtx_record_get_utf8_xml_string_size(rec, &sz, NULL), 1);
-	r->xml = malloc(sz + 1);
-	assert_non_null(r->xml);
-	assert_int_equal(libevtx_record_get_utf8_xml_string(rec, (uint8_t *)r->xml, sz + 1, NULL), 1);
+	r->xml = lx_xml(rec);
 	libevtx_record_free(&rec, NULL);
 }
 
@@ -250,7 +200,7 @@ static void test_write_log(void **state)
 	char path[1100];
 	dw_err err;
 	uint64_t n = 0;
-	tpath(path, sizeof path, "a.evtx");
+	tu_path(path, sizeof path, "a.evtx");
 	assert_int_equal(demo_write_log(path, 7, 3000, 64, &n, &err), DW_OK);
 	assert_int_equal(n, 3000);
 	struct stat sb;
@@ -315,9 +265,9 @@ static void test_seed_determinism(void **state)
 	(void)state;
 	char a[1100], b[1100], c[1100];
 	dw_err err;
-	tpath(a, sizeof a, "a.evtx");
-	tpath(b, sizeof b, "b.evtx");
-	tpath(c, sizeof c, "c.evtx");
+	tu_path(a, sizeof a, "a.evtx");
+	tu_path(b, sizeof b, "b.evtx");
+	tu_path(c, sizeof c, "c.evtx");
 	assert_int_equal(demo_write_log(a, 99, 1500, 32, NULL, &err), DW_OK);
 	assert_int_equal(demo_write_log(b, 99, 1500, 32, NULL, &err), DW_OK);
 	assert_int_equal(demo_write_log(c, 100, 1500, 32, NULL, &err), DW_OK);
@@ -341,11 +291,11 @@ static void test_live_demo(void **state)
 	dw_err err;
 	/* paced (real clock) but quick, stopping by itself after 260 events */
 	demo_opts o = { .seed = 5, .initial = 60, .rate = 500, .n_chunks = 8,
-		        .max_events = 260, .dir = g_dir };
+		        .max_events = 260, .dir = tu_dir() };
 	assert_int_equal(demo_start(&d, &o, &err), DW_OK);
 	char path[1100];
 	snprintf(path, sizeof path, "%s", demo_path(d));
-	assert_int_equal(strncmp(path, g_dir, strlen(g_dir)), 0);
+	assert_int_equal(strncmp(path, tu_dir(), strlen(tu_dir())), 0);
 	assert_non_null(strstr(path, ".evtx"));
 	struct stat sb;
 	assert_int_equal(stat(path, &sb), 0);
@@ -370,7 +320,7 @@ static void test_live_demo(void **state)
 	assert_int_equal(access(path, F_OK), -1); /* the file is deleted */
 
 	/* a slow demo stops when asked, mid-wait */
-	o = (demo_opts){ .seed = 6, .initial = 10, .rate = 0.2, .dir = g_dir };
+	o = (demo_opts){ .seed = 6, .initial = 10, .rate = 0.2, .dir = tu_dir() };
 	assert_int_equal(demo_start(&d, &o, &err), DW_OK);
 	snprintf(path, sizeof path, "%s", demo_path(d));
 	assert_false(demo_done(d));
@@ -385,7 +335,7 @@ static void test_fast_demo_wraps(void **state)
 	demo *d = NULL;
 	dw_err err;
 	/* more events than 3 chunks hold: the live log wraps */
-	demo_opts o = { .seed = 11, .fast = true, .n_chunks = 3, .max_events = 1200, .dir = g_dir };
+	demo_opts o = { .seed = 11, .fast = true, .n_chunks = 3, .max_events = 1200, .dir = tu_dir() };
 	assert_int_equal(demo_start(&d, &o, &err), DW_OK);
 	wait_done(d);
 	assert_int_equal(demo_count(d), 1200);
@@ -418,5 +368,5 @@ int main(void)
 		cmocka_unit_test(test_live_demo),
 		cmocka_unit_test(test_fast_demo_wraps),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

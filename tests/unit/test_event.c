@@ -11,11 +11,7 @@
 
 #include "event.h"
 #include "intern.h"
-
-static void add(event_builder *b, const char *name, const char *value)
-{
-	assert_int_equal(evb_add(b, name, strlen(name), value, strlen(value)), DW_OK);
-}
+#include "testutil.h"
 
 static void build_4690(event *ev)
 {
@@ -23,14 +19,7 @@ static void build_4690(event *ev)
 	evb_init(&b);
 	b.ev.event_id = 4690;
 	b.ev.record_id = 2183522;
-	add(&b, "SubjectUserSid", "S-1-5-21-1-2-3-1104");
-	add(&b, "SubjectUserName", "admmig");
-	add(&b, "SubjectDomainName", "OFFSEC");
-	add(&b, "SubjectLogonId", "0x65b0f5db");
-	add(&b, "SourceHandleId", "0x0000000000000af8");
-	add(&b, "SourceProcessId", "0x678");
-	add(&b, "TargetHandleId", "0x1748");
-	add(&b, "TargetProcessId", "0x4");
+	tu_add_4690(&b, "admmig", "OFFSEC");
 	assert_int_equal(evb_finish(&b, ev), DW_OK);
 	evb_free(&b);
 }
@@ -124,9 +113,9 @@ static void test_missing_dash_and_bad_values(void **state)
 	event_builder b;
 	event ev;
 	evb_init(&b);
-	add(&b, "SourceProcessId", "-");
-	add(&b, "TargetProcessId", "0xZZ");
-	add(&b, "SourceHandleId", "0X1AC"); /* not canonical: kept as text */
+	tu_add(&b, "SourceProcessId", "-");
+	tu_add(&b, "TargetProcessId", "0xZZ");
+	tu_add(&b, "SourceHandleId", "0X1AC"); /* not canonical: kept as text */
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	ev_4690 d;
 	event_4690(&ev, &d);
@@ -181,10 +170,10 @@ static void test_process_views(void **state)
 	ev_process p;
 	evb_init(&b);
 	b.ev.event_id = 4688;
-	add(&b, "NewProcessId", "0x1dac");
-	add(&b, "NewProcessName", "C:\\Windows\\System32\\drvinst.exe");
-	add(&b, "ProcessId", "0x3a0");
-	add(&b, "MandatoryLabel", "S-1-16-16384");
+	tu_add(&b, "NewProcessId", "0x1dac");
+	tu_add(&b, "NewProcessName", "C:\\Windows\\System32\\drvinst.exe");
+	tu_add(&b, "ProcessId", "0x3a0");
+	tu_add(&b, "MandatoryLabel", "S-1-16-16384");
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	event_process(&ev, &p);
 	assert_int_equal(p.pid.v, 0x1dac);
@@ -196,9 +185,9 @@ static void test_process_views(void **state)
 	event_free(&ev);
 
 	b.ev.event_id = 4689;
-	add(&b, "ProcessId", "0x1dac");
-	add(&b, "ProcessName", "C:\\Windows\\System32\\drvinst.exe");
-	add(&b, "Status", "0x0");
+	tu_add(&b, "ProcessId", "0x1dac");
+	tu_add(&b, "ProcessName", "C:\\Windows\\System32\\drvinst.exe");
+	tu_add(&b, "Status", "0x0");
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	event_process(&ev, &p);
 	assert_int_equal(p.pid.v, 0x1dac);

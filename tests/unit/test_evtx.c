@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,9 +26,11 @@
 #include "evtx_chunk.h"
 #include "evtxw.h"
 #include "intern.h"
+#include "lx.h"
 #include "msglog.h"
 #include "ring.h"
 #include "source.h"
+#include "testutil.h"
 
 /* ---- running the source ---- */
 
@@ -40,13 +41,6 @@ typedef struct run {
 	char **msg;
 	size_t nmsg;
 } run;
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads path to the end (no follow); 60 s deadline. */
 static void run_source(const char *path, bool recover, run *o)
@@ -62,15 +56,7 @@ static void run_source(const char *path, bool recover, run *o)
 	assert_int_equal(source_open(&s, path, 0, &opts, r, log, &err), DW_OK);
 	assert_string_equal(source_kind(s), "evtx");
 	assert_int_equal(source_start(s, &err), DW_OK);
-	int64_t deadline = mono_ms() + 60000;
-	do {
-		source_get_stats(s, &o->st);
-		if (o->st.state == SRC_DONE || o->st.state == SRC_FAILED)
-			break;
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
-	} while (mono_ms() < deadline);
-	assert_true(o->st.state == SRC_DONE || o->st.state == SRC_FAILED);
+	assert_true(tu_wait_source(s, &o->st, 60000));
 	source_close(s);
 	ring_stats rs;
 	ring_get_stats(r, &rs);
@@ -299,9 +285,7 @@ static void ref_record(libevtx_record_t *rec, bool recovered, ref *r)
 
 static size_t reference(const char *path, bool recover, ref **out)
 {
-	libevtx_file_t *f = NULL;
-	assert_int_equal(libevtx_file_initialize(&f, NULL), 1);
-	assert_int_equal(libevtx_file_open(f, path, LIBEVTX_OPEN_READ, NULL), 1);
+	libevtx_file_t *f = lx_open(path);
 	int n = 0, nr = 0;
 	libevtx_file_get_number_of_records(f, &n, NULL);
 	if (recover)
@@ -317,8 +301,7 @@ static size_t reference(const char *path, bool recover, ref **out)
 		ref_record(rec, i >= n, &v[k++]);
 		libevtx_record_free(&rec, NULL);
 	}
-	libevtx_file_close(f, NULL);
-	libevtx_file_free(&f, NULL);
+	lx_close(f);
 	*out = v;
 	return k;
 }
@@ -504,29 +487,6 @@ static void test_sample_damage_reports(void **state)
 
 /* ---- logs made by the writer ---- */
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "%s/dw-test-evtx-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void tmp_path(char *buf, size_t cap, const char *name)
-{
-	snprintf(buf, cap, "%s/%s", tmpdir, name);
-}
-
 /* Record i of a test log: a 4690 whose fields are derived from i. */
 static void record_for(uint64_t i, evtxw_record *r, evtxw_field *f, char *buf, size_t cap)
 {
@@ -589,7 +549,7 @@ static void test_written_log(void **state)
 {
 	(void)state;
 	char p[512];
-	tmp_path(p, sizeof p, "plain.evtx");
+	tu_path(p, sizeof p, "plain.evtx");
 	uint64_t last = write_log(p, 16, false, 1500);
 	assert_int_equal(last, 1500);
 	assert_true(chunk_at(p, 2).sig_ok); /* spans several chunks */
@@ -623,7 +583,7 @@ static void test_wrapped_log(void **state)
 {
 	(void)state;
 	char p[512];
-	tmp_path(p, sizeof p, "wrapped.evtx");
+	tu_path(p, sizeof p, "wrapped.evtx");
 	uint64_t last = write_log(p, 3, true, 1900);
 	/* The oldest chunk is no longer in slot 0. */
 	evtx_chunk_header h0 = chunk_at(p, 0), h1 = chunk_at(p, 1), h2 = chunk_at(p, 2);
@@ -642,7 +602,7 @@ static void test_damage_signature(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "badsig.evtx");
+	tu_path(p, sizeof p, "badsig.evtx");
 	write_log(p, 16, false, 1500);
 	evtx_chunk_header h = chunk_at(p, 1);
 	uint64_t in_chunk = h.last_id - h.first_id + 1;
@@ -662,7 +622,7 @@ static void test_damage_crc(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "badcrc.evtx");
+	tu_path(p, sizeof p, "badcrc.evtx");
 	write_log(p, 16, false, 1500);
 	assert_int_equal(evtxw_damage_chunk_crc(p, 0, EVTXW_CRC_HEADER, &err), DW_OK);
 	assert_int_equal(evtxw_damage_chunk_crc(p, 2, EVTXW_CRC_DATA, &err), DW_OK);
@@ -682,7 +642,7 @@ static void test_damage_string_table(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "badstrings.evtx");
+	tu_path(p, sizeof p, "badstrings.evtx");
 	write_log(p, 16, false, 300);
 	for (unsigned slot = 0; slot < 64; slot++)
 		assert_int_equal(evtxw_damage_string_table(p, 0, slot, 0x1234, &err), DW_OK);
@@ -703,7 +663,7 @@ static void test_damage_truncated(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "trunc.evtx");
+	tu_path(p, sizeof p, "trunc.evtx");
 	write_log(p, 4, false, 500);
 	evtx_chunk_header h = chunk_at(p, 1);
 	assert_true(h.sig_ok);
@@ -728,7 +688,7 @@ static void test_damage_record(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "garbled.evtx");
+	tu_path(p, sizeof p, "garbled.evtx");
 	write_log(p, 16, false, 500);
 	assert_int_equal(evtxw_damage_record(p, 123, EVTXW_GARBLE, &err), DW_OK);
 	run o;
@@ -748,7 +708,7 @@ static void test_garbage(void **state)
 {
 	(void)state;
 	char p[512];
-	tmp_path(p, sizeof p, "garbage.evtx");
+	tu_path(p, sizeof p, "garbage.evtx");
 	write_log(p, 8, false, 900);
 	int fd = open(p, O_RDWR);
 	assert_true(fd >= 0);
@@ -798,8 +758,8 @@ static void test_pipe(void **state)
 {
 	(void)state;
 	char p[512], fifo[512];
-	tmp_path(p, sizeof p, "piped.evtx");
-	tmp_path(fifo, sizeof fifo, "fifo");
+	tu_path(p, sizeof p, "piped.evtx");
+	tu_path(fifo, sizeof fifo, "fifo");
 	write_log(p, 8, false, 700);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	/* Hold a read end so the write end opens at once and the source
@@ -836,5 +796,5 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_pipe),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

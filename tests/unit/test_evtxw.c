@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,41 +25,10 @@
 #include "crc32.h"
 #include "evtx_chunk.h"
 #include "evtxw.h"
+#include "lx.h"
+#include "testutil.h"
 
 #define FT0 132781030248425776ull /* 2021-10-07T17:57:04.8425776Z */
-
-static char g_dir[1024];
-
-static void tpath(char *buf, size_t cap, const char *name)
-{
-	snprintf(buf, cap, "%s/%s", g_dir, name);
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(g_dir, sizeof g_dir, "%s/dw-evtxw-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	DIR *d = opendir(g_dir);
-	struct dirent *e;
-	char p[2048];
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(g_dir);
-	return 0;
-}
 
 /* ---- a growing string ---- */
 typedef struct sbuf {
@@ -311,52 +279,6 @@ static void py_compare(const char *all, const char *want)
 
 /* ---- libevtx ---- */
 
-static libevtx_file_t *lx_open(const char *path)
-{
-	libevtx_file_t *f = NULL;
-	libevtx_error_t *e = NULL;
-	assert_int_equal(libevtx_file_initialize(&f, &e), 1);
-	if (libevtx_file_open(f, path, LIBEVTX_OPEN_READ, &e) != 1) {
-		libevtx_error_fprint(e, stderr);
-		libevtx_error_free(&e);
-		fail_msg("libevtx cannot open %s", path);
-	}
-	return f;
-}
-
-static void lx_close(libevtx_file_t *f)
-{
-	libevtx_file_close(f, NULL);
-	libevtx_file_free(&f, NULL);
-}
-
-static int lx_count(libevtx_file_t *f)
-{
-	int n = -1;
-	assert_int_equal(libevtx_file_get_number_of_records(f, &n, NULL), 1);
-	return n;
-}
-
-static char *lx_string(libevtx_record_t *rec, int i)
-{
-	size_t sz = 0;
-	assert_int_equal(libevtx_record_get_utf8_string_size(rec, i, &sz, NULL), 1);
-	char *s = malloc(sz + 1);
-	assert_non_null(s);
-	assert_int_equal(libevtx_record_get_utf8_string(rec, i, (uint8_t *)s, sz + 1, NULL), 1);
-	return s;
-}
-
-static char *lx_xml(libevtx_record_t *rec)
-{
-	size_t sz = 0;
-	assert_int_equal(libevtx_record_get_utf8_xml_string_size(rec, &sz, NULL), 1);
-	char *s = malloc(sz + 1);
-	assert_non_null(s);
-	assert_int_equal(libevtx_record_get_utf8_xml_string(rec, (uint8_t *)s, sz + 1, NULL), 1);
-	return s;
-}
-
 /* Record index i of f must be r with this id: header values, XML fields
  * and libevtx's string list. */
 static void lx_check(libevtx_file_t *f, int i, const evtxw_record *r, uint64_t id)
@@ -521,7 +443,7 @@ static void test_every_type(void **state)
 {
 	(void)state;
 	char path[1100];
-	tpath(path, sizeof path, "types.evtx");
+	tu_path(path, sizeof path, "types.evtx");
 	evtxw_field f[] = {
 		{ "SubjectUserSid", EVTXW_SID, "S-1-5-21-4230534742-2542757381-3142984815-1111", 0 },
 		{ "Str", EVTXW_STRING, "C:\\Program Files\\x.exe \xc3\xa9t\xc3\xa9", 0 },
@@ -595,7 +517,7 @@ static void test_chunks_and_templates(void **state)
 	(void)state;
 	enum { N = 400 }; /* 5 chunks; python-evtx reads ~100 records a second */
 	char path[1100];
-	tpath(path, sizeof path, "chunks.evtx");
+	tu_path(path, sizeof path, "chunks.evtx");
 	evtxw *w;
 	dw_err err;
 	evtxw_opts o = { .n_chunks = 32, .first_id = 1 };
@@ -702,7 +624,7 @@ static void test_chunk_filled_exactly(void **state)
 	char path[1100], path_end[1100], line[128];
 	static char pad[4000];
 	trec t;
-	tpath(path, sizeof path, "exact.evtx");
+	tu_path(path, sizeof path, "exact.evtx");
 	uint64_t id = fill_exactly(path, false, &t, pad, sizeof pad);
 	libevtx_file_t *lf = lx_open(path);
 	assert_int_equal(lx_count(lf), (int)id + 1);
@@ -711,7 +633,7 @@ static void test_chunk_filled_exactly(void **state)
 
 	/* up to the very last byte: the record chain still ends cleanly (an
 	 * edge for readers; libevtx 20181227 skips that last record) */
-	tpath(path_end, sizeof path_end, "exact-end.evtx");
+	tu_path(path_end, sizeof path_end, "exact-end.evtx");
 	uint64_t id_end = fill_exactly(path_end, true, &t, pad, sizeof pad);
 	{
 		static uint8_t c[EVTX_CHUNK_SIZE];
@@ -743,7 +665,7 @@ static void test_live_append_and_sync(void **state)
 {
 	(void)state;
 	char path[1100];
-	tpath(path, sizeof path, "live.evtx");
+	tu_path(path, sizeof path, "live.evtx");
 	evtxw *w;
 	dw_err err;
 	evtxw_opts o = { .n_chunks = 4 };
@@ -809,7 +731,7 @@ static void test_wrap(void **state)
 {
 	(void)state;
 	char path[1100];
-	tpath(path, sizeof path, "wrap.evtx");
+	tu_path(path, sizeof path, "wrap.evtx");
 	evtxw *w;
 	dw_err err;
 	evtxw_opts o = { .n_chunks = 3, .wrap = true };
@@ -853,7 +775,7 @@ static void test_wrap(void **state)
 	lx_close(lf);
 
 	/* without wrap, a full log refuses records and stays readable */
-	tpath(path, sizeof path, "full.evtx");
+	tu_path(path, sizeof path, "full.evtx");
 	o.wrap = false;
 	o.n_chunks = 1;
 	assert_int_equal(evtxw_create(&w, path, &o, &err), DW_OK);
@@ -876,7 +798,7 @@ static void test_wrap(void **state)
 	lx_close(lf);
 
 	sbuf py;
-	tpath(path, sizeof path, "wrap.evtx");
+	tu_path(path, sizeof path, "wrap.evtx");
 	if (!py_readback(path, &py))
 		skip();
 	for (uint64_t id = first; id <= 2000; id++) {
@@ -893,7 +815,7 @@ static void test_clear(void **state)
 {
 	(void)state;
 	char path[1100];
-	tpath(path, sizeof path, "clear.evtx");
+	tu_path(path, sizeof path, "clear.evtx");
 	evtxw *w;
 	dw_err err;
 	struct stat before, after;
@@ -954,7 +876,7 @@ static void test_damage(void **state)
 	sbuf py;
 	bool have_py = true;
 
-	tpath(path, sizeof path, "dmg-sig.evtx");
+	tu_path(path, sizeof path, "dmg-sig.evtx");
 	damage_base(path);
 	chunk_header(path, 1, &ch);
 	uint64_t in_chunk1 = ch.last_id - ch.first_id + 1;
@@ -970,7 +892,7 @@ static void test_damage(void **state)
 		free(py.s);
 	}
 
-	tpath(path, sizeof path, "dmg-crc.evtx");
+	tu_path(path, sizeof path, "dmg-crc.evtx");
 	damage_base(path);
 	assert_int_equal(evtxw_damage_chunk_crc(path, 0, EVTXW_CRC_HEADER, &err), DW_OK);
 	assert_int_equal(evtxw_damage_chunk_crc(path, 2, EVTXW_CRC_DATA, &err), DW_OK);
@@ -987,7 +909,7 @@ static void test_damage(void **state)
 		free(py.s);
 	}
 
-	tpath(path, sizeof path, "dmg-strings.evtx");
+	tu_path(path, sizeof path, "dmg-strings.evtx");
 	damage_base(path);
 	assert_int_equal(evtxw_damage_string_table(path, 0, 10, 0x1234, &err), DW_OK);
 	assert_int_equal(evtxw_damage_string_table(path, 0, 64, 0, &err), DW_USAGE);
@@ -997,14 +919,14 @@ static void test_damage(void **state)
 	read_at(path, h, sizeof h, chunk_off(0));
 	assert_memory_equal(h + 128 + 40, "\x34\x12\0\0", 4);
 
-	tpath(path, sizeof path, "dmg-trunc.evtx");
+	tu_path(path, sizeof path, "dmg-trunc.evtx");
 	damage_base(path);
 	assert_int_equal(evtxw_damage_truncate(path, chunk_off(1) + 1000, &err), DW_OK);
 	struct stat sb;
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, chunk_off(1) + 1000);
 
-	tpath(path, sizeof path, "dmg-tear.evtx");
+	tu_path(path, sizeof path, "dmg-tear.evtx");
 	damage_base(path);
 	chunk_header(path, 1, &ch);
 	uint64_t torn = ch.first_id + 10;
@@ -1022,7 +944,7 @@ static void test_damage(void **state)
 	}
 	assert_int_equal(evtxw_damage_record(path, 99999, EVTXW_TEAR, &err), DW_RANGE);
 
-	tpath(path, sizeof path, "dmg-garble.evtx");
+	tu_path(path, sizeof path, "dmg-garble.evtx");
 	damage_base(path);
 	assert_int_equal(evtxw_damage_record(path, 5, EVTXW_GARBLE, &err), DW_OK);
 	chunk_header(path, 0, &ch);
@@ -1049,7 +971,7 @@ static void test_bad_input(void **state)
 {
 	(void)state;
 	char path[1100];
-	tpath(path, sizeof path, "bad.evtx");
+	tu_path(path, sizeof path, "bad.evtx");
 	evtxw *w = NULL;
 	dw_err err;
 	evtxw_opts o = { .n_chunks = 0 };
@@ -1106,5 +1028,5 @@ int main(void)
 		cmocka_unit_test(test_damage),
 		cmocka_unit_test(test_bad_input),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

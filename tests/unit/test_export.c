@@ -14,11 +14,7 @@
 #include "event.h"
 #include "export.h"
 #include "intern.h"
-
-static void add(event_builder *b, const char *name, const char *value)
-{
-	assert_int_equal(evb_add(b, name, strlen(name), value, strlen(value)), DW_OK);
-}
+#include "testutil.h"
 
 static void header(event_builder *b, uint32_t id, uint64_t rec)
 {
@@ -39,14 +35,7 @@ static void build_4690(event *ev, const char *user, const char *domain, uint16_t
 	evb_init(&b);
 	header(&b, 4690, 2183522);
 	b.ev.flags |= flags;
-	add(&b, "SubjectUserSid", "S-1-5-21-1-2-3-1104");
-	add(&b, "SubjectUserName", user);
-	add(&b, "SubjectDomainName", domain);
-	add(&b, "SubjectLogonId", "0x65b0f5db");
-	add(&b, "SourceHandleId", "0x0000000000000af8");
-	add(&b, "SourceProcessId", "0x678");
-	add(&b, "TargetHandleId", "0x1748");
-	add(&b, "TargetProcessId", "0x4");
+	tu_add_4690(&b, user, domain);
 	assert_int_equal(evb_finish(&b, ev), DW_OK);
 	evb_free(&b);
 }
@@ -113,11 +102,11 @@ static void test_nulls_for_missing_dash_bad(void **state)
 	evb_init(&b);
 	b.ev.event_id = 4690;
 	b.ev.record_id = 7; /* no time, no computer */
-	add(&b, "SubjectUserSid", "S-1-0-0");
-	add(&b, "SubjectLogonId", "-");
-	add(&b, "SourceHandleId", "0xzz");
-	add(&b, "SourceProcessId", "0x10000000000000000");
-	add(&b, "TargetHandleId", "");
+	tu_add(&b, "SubjectUserSid", "S-1-0-0");
+	tu_add(&b, "SubjectLogonId", "-");
+	tu_add(&b, "SourceHandleId", "0xzz");
+	tu_add(&b, "SourceProcessId", "0x10000000000000000");
+	tu_add(&b, "TargetHandleId", "");
 	/* TargetProcessId and user/domain missing */
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	evb_free(&b);
@@ -163,16 +152,16 @@ static void test_marker_and_all_events(void **state)
 	evb_init(&b);
 	header(&b, 0, 0);
 	b.ev.flags |= EVENT_MARKER;
-	add(&b, "Message", "file replaced: a\x1b[2J");
+	tu_add(&b, "Message", "file replaced: a\x1b[2J");
 	assert_int_equal(evb_finish(&b, &evs[0]), DW_OK);
 	evb_reset(&b);
 	header(&b, 4688, 12);
 	b.ev.exec_pid = 4;
 	b.ev.exec_tid = 8;
 	b.ev.flags |= EVENT_HAS_PID;
-	add(&b, "SubjectUserName", "FS01$");
-	add(&b, "NewProcessId", "0x1dac");
-	add(&b, "NewProcessName", "C:\\Windows\\drvinst.exe");
+	tu_add(&b, "SubjectUserName", "FS01$");
+	tu_add(&b, "NewProcessId", "0x1dac");
+	tu_add(&b, "NewProcessName", "C:\\Windows\\drvinst.exe");
 	assert_int_equal(evb_finish(&b, &evs[1]), DW_OK);
 	evb_free(&b);
 

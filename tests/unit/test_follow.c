@@ -21,22 +21,10 @@
 #include "msglog.h"
 #include "ring.h"
 #include "source.h"
+#include "testutil.h"
 #include "xmlgen.h"
 
 #define DEADLINE_MS 10000
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_briefly(void)
-{
-	struct timespec ts = { 0, 2000000 };
-	nanosleep(&ts, NULL);
-}
 
 typedef struct tmp {
 	char dir[32];
@@ -70,8 +58,8 @@ static void write_text(const char *path, const char *mode, const char *text)
  * reports a write more than once) are fine, anything else is not. */
 static void expect_change(follow *f, follow_change want)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
-	while (now_ms() < deadline) {
+	int64_t deadline = tu_now_ms() + DEADLINE_MS;
+	while (tu_now_ms() < deadline) {
 		follow_change ch = follow_wait(f, -1, 200);
 		if (ch == want)
 			return;
@@ -191,48 +179,32 @@ static void append_events(const char *path, const char *mode, unsigned long long
 /* Waits until the ring holds n events (markers included). */
 static void wait_events(ring *r, uint64_t n)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
-	ring_stats st;
-	do {
-		ring_get_stats(r, &st);
-		if (st.pushed >= n)
-			break;
-		pause_briefly();
-	} while (now_ms() < deadline);
-	if (st.pushed != n)
-		fail_msg("%llu events in the ring, expected %llu", (unsigned long long)st.pushed,
+	uint64_t pushed = tu_wait_pushed(r, n, DEADLINE_MS);
+	if (pushed != n)
+		fail_msg("%llu events in the ring, expected %llu", (unsigned long long)pushed,
 		         (unsigned long long)n);
 }
 
 static void wait_state(source *s, source_state want)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = tu_now_ms() + DEADLINE_MS;
 	source_stats st;
 	do {
 		source_get_stats(s, &st);
 		if (st.state == want)
 			return;
-		pause_briefly();
-	} while (now_ms() < deadline);
+		tu_nap(2);
+	} while (tu_now_ms() < deadline);
 	fail_msg("source state %d, expected %d", st.state, want);
-}
-
-static bool log_has(msglog *log, const char *text)
-{
-	char buf[600];
-	for (uint64_t i = 0; i < msglog_count(log); i++)
-		if (msglog_get(log, i, buf, sizeof buf) >= 0 && strstr(buf, text))
-			return true;
-	return false;
 }
 
 static void wait_log(msglog *log, const char *text)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
-	while (!log_has(log, text)) {
-		if (now_ms() > deadline)
+	int64_t deadline = tu_now_ms() + DEADLINE_MS;
+	while (!tu_log_has(log, text)) {
+		if (tu_now_ms() > deadline)
 			fail_msg("no message '%s'", text);
-		pause_briefly();
+		tu_nap(2);
 	}
 }
 
@@ -312,7 +284,7 @@ static void source_follow_cycle(bool poll_only)
 	source_get_stats(s, &st);
 	assert_int_equal(st.read, 9);
 	assert_int_equal(st.skipped, 0);
-	assert_true(log_has(log, "file replaced"));
+	assert_true(tu_log_has(log, "file replaced"));
 
 	source_close(s); /* stops the thread blocked in follow_wait */
 	ring_destroy(r);

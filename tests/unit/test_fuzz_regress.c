@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +24,7 @@
 #include "msglog.h"
 #include "ring.h"
 #include "source.h"
+#include "testutil.h"
 
 #define FT0 132781030248425776ull
 
@@ -66,22 +66,15 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return b;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits (generous deadline, no fixed sleep) until the source has read n
  * events; returns what it has read. */
 static uint64_t wait_read(source *s, int wake, uint64_t n, int deadline_ms)
 {
-	int64_t end = now_ms() + deadline_ms;
+	int64_t end = tu_now_ms() + deadline_ms;
 	source_stats st;
 	for (;;) {
 		source_get_stats(s, &st);
-		if (st.read >= n || now_ms() >= end)
+		if (st.read >= n || tu_now_ms() >= end)
 			return st.read;
 		struct pollfd p = { .fd = wake, .events = POLLIN };
 		poll(&p, 1, 50);
@@ -94,10 +87,8 @@ static uint64_t wait_read(source *s, int wake, uint64_t n, int deadline_ms)
 static void test_tail_past_damaged_chunk(void **state)
 {
 	(void)state;
-	const char *tmp = getenv("TMPDIR");
 	char dir[1024], live[1100], next[1100];
-	snprintf(dir, sizeof dir, "%s/dw-fuzzreg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tu_tmpdir_make(dir, sizeof dir, "dw-fuzzreg"), 0);
 	snprintf(live, sizeof live, "%s/live.evtx", dir);
 	snprintf(next, sizeof next, "%s/next.evtx", dir);
 
@@ -140,9 +131,7 @@ static void test_tail_past_damaged_chunk(void **state)
 	close(wake[0]);
 	close(wake[1]);
 	free(later);
-	unlink(live);
-	unlink(next);
-	rmdir(dir);
+	assert_int_equal(tu_tmpdir_remove(dir), 0);
 }
 
 int main(void)

@@ -25,6 +25,7 @@
 #include "msglog.h"
 #include "ring.h"
 #include "source.h"
+#include "testutil.h"
 #include "view.h"
 #include "xmlev.h"
 #include "xmlgen.h"
@@ -140,10 +141,8 @@ static void test_million_events(void **state)
 {
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	const char *tmp = getenv("TMPDIR");
 	char dir[1024], fifo[1100];
-	snprintf(dir, sizeof dir, "%s/dw-load-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tu_tmpdir_make(dir, sizeof dir, "dw-load"), 0);
 	snprintf(fifo, sizeof fifo, "%s/events.xml", dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 
@@ -232,8 +231,7 @@ static void test_million_events(void **state)
 	msglog_destroy(log);
 	close(wake[0]);
 	close(wake[1]);
-	unlink(fifo);
-	rmdir(dir);
+	assert_int_equal(tu_tmpdir_remove(dir), 0);
 }
 
 int main(void)

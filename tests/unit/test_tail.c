@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,23 +25,9 @@
 #include "msglog.h"
 #include "ring.h"
 #include "source.h"
+#include "testutil.h"
 
 #define DEADLINE_MS 10000
-
-static char tmpdir[256];
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 /* ---- a followed source and what it emitted ---- */
 
@@ -83,14 +68,14 @@ static void tail_drain(tail *t)
 /* Waits until n events have been emitted in all (fails after the deadline). */
 static void tail_wait(tail *t, size_t n)
 {
-	int64_t end = mono_ms() + DEADLINE_MS;
+	int64_t end = tu_now_ms() + DEADLINE_MS;
 	for (;;) {
 		tail_drain(t);
 		if (t->n >= n)
 			break;
-		if (mono_ms() > end)
+		if (tu_now_ms() > end)
 			fail_msg("waited for %zu events, have %zu", n, t->n);
-		pause_ms(1);
+		tu_nap(1);
 	}
 }
 
@@ -99,11 +84,11 @@ static void tail_wait(tail *t, size_t n)
  * slow machine, never fail wrongly. */
 static void tail_still(tail *t, size_t n, long ms)
 {
-	int64_t end = mono_ms() + ms;
-	while (mono_ms() < end) {
+	int64_t end = tu_now_ms() + ms;
+	while (tu_now_ms() < end) {
 		tail_drain(t);
 		assert_int_equal(t->n, n);
-		pause_ms(2);
+		tu_nap(2);
 	}
 }
 
@@ -160,11 +145,6 @@ static void assert_marker(const tail *t, size_t i, const char *word)
 
 /* ---- the writer side ---- */
 
-static void tmp_path(char *buf, size_t cap, const char *name)
-{
-	snprintf(buf, cap, "%s/%s", tmpdir, name);
-}
-
 static evtxw *live(const char *path, uint32_t n_chunks, bool wrap)
 {
 	evtxw *w = NULL;
@@ -218,7 +198,7 @@ static void finish(evtxw *w)
 static void grow(bool poll_only)
 {
 	char p[512];
-	tmp_path(p, sizeof p, poll_only ? "grow-poll.evtx" : "grow.evtx");
+	tu_path(p, sizeof p, poll_only ? "grow-poll.evtx" : "grow.evtx");
 	evtxw *w = live(p, 8, false);
 	for (int i = 0; i < 5; i++)
 		add(w, true);
@@ -261,7 +241,7 @@ static void test_flush_then_sync(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "flush.evtx");
+	tu_path(p, sizeof p, "flush.evtx");
 	evtxw *w = live(p, 8, false);
 	add(w, true);
 	tail t;
@@ -299,8 +279,8 @@ static void test_torn_writes(void **state)
 {
 	(void)state;
 	char pa[512], pb[512];
-	tmp_path(pa, sizeof pa, "torn-a.evtx");
-	tmp_path(pb, sizeof pb, "torn-b.evtx");
+	tu_path(pa, sizeof pa, "torn-a.evtx");
+	tu_path(pb, sizeof pb, "torn-b.evtx");
 	evtxw *w = live(pb, 4, false);
 	add(w, true);
 	int b = open(pb, O_RDONLY);
@@ -358,7 +338,7 @@ static void test_clear(void **state)
 	(void)state;
 	char p[512];
 	dw_err err;
-	tmp_path(p, sizeof p, "clear.evtx");
+	tu_path(p, sizeof p, "clear.evtx");
 	evtxw *w = live(p, 8, false);
 	for (int i = 0; i < 300; i++) /* into the third chunk */
 		add(w, false);
@@ -387,8 +367,8 @@ static void test_replace(void **state)
 {
 	(void)state;
 	char p[512], q[512];
-	tmp_path(p, sizeof p, "replace.evtx");
-	tmp_path(q, sizeof q, "replace.new");
+	tu_path(p, sizeof p, "replace.evtx");
+	tu_path(q, sizeof q, "replace.new");
 	evtxw *w = live(p, 8, false);
 	for (int i = 0; i < 20; i++)
 		add(w, true);
@@ -420,7 +400,7 @@ static void test_wrap(void **state)
 {
 	(void)state;
 	char p[512];
-	tmp_path(p, sizeof p, "wrap.evtx");
+	tu_path(p, sizeof p, "wrap.evtx");
 	evtxw *w = live(p, 3, true);
 	add(w, true);
 	tail t;
@@ -446,22 +426,6 @@ static void test_wrap(void **state)
 	finish(w);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "%s/dw-test-tail-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,5 +437,5 @@ int main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_wrap),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "intern.h"
 #include "ring.h"
+#include "testutil.h"
 #include "view.h"
 
 /* 2021-10-08T12:57:12Z as FILETIME. */
@@ -29,11 +30,6 @@ typedef struct spec {
 	uint64_t src_h, tgt_h;
 } spec;
 
-static void add(event_builder *b, const char *name, const char *value)
-{
-	assert_int_equal(evb_add(b, name, strlen(name), value, strlen(value)), DW_OK);
-}
-
 static void push(ring *r, const spec *s)
 {
 	event_builder b;
@@ -45,18 +41,18 @@ static void push(ring *r, const spec *s)
 	b.ev.filetime = T0 + s->time_s * 10000000ull;
 	b.ev.flags = EVENT_HAS_TIME;
 	b.ev.computer = intern_put("fs01.offsec.lan", 15);
-	add(&b, "SubjectUserSid", "S-1-5-21-1-2-3-1104");
-	add(&b, "SubjectUserName", s->user ? s->user : "admmig");
-	add(&b, "SubjectDomainName", s->domain ? s->domain : "OFFSEC");
-	add(&b, "SubjectLogonId", "0x65b0f5db");
+	tu_add(&b, "SubjectUserSid", "S-1-5-21-1-2-3-1104");
+	tu_add(&b, "SubjectUserName", s->user ? s->user : "admmig");
+	tu_add(&b, "SubjectDomainName", s->domain ? s->domain : "OFFSEC");
+	tu_add(&b, "SubjectLogonId", "0x65b0f5db");
 	snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)s->src_h);
-	add(&b, "SourceHandleId", buf);
+	tu_add(&b, "SourceHandleId", buf);
 	snprintf(buf, sizeof buf, "0x%x", (unsigned)s->src_pid);
-	add(&b, "SourceProcessId", buf);
+	tu_add(&b, "SourceProcessId", buf);
 	snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)s->tgt_h);
-	add(&b, "TargetHandleId", buf);
+	tu_add(&b, "TargetHandleId", buf);
 	snprintf(buf, sizeof buf, "0x%x", (unsigned)s->tgt_pid);
-	add(&b, "TargetProcessId", buf);
+	tu_add(&b, "TargetProcessId", buf);
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	evb_free(&b);
 	ring_push(r, &ev, 1);
@@ -453,11 +449,11 @@ static void test_text_both_paths(void **state)
 	b.ev.record_id = 7;
 	b.ev.filetime = T0 + 20 * 10000000ull;
 	b.ev.flags = EVENT_HAS_TIME;
-	add(&b, "SubjectUserName", "carol");
-	add(&b, "SubjectDomainName", "OFFSEC");
-	add(&b, "ObjectName", "\\Device\\HarddiskVolume2\\secret.txt");
-	add(&b, "HandleId", "0x00000000000001ac");
-	add(&b, "ProcessId", "-");
+	tu_add(&b, "SubjectUserName", "carol");
+	tu_add(&b, "SubjectDomainName", "OFFSEC");
+	tu_add(&b, "ObjectName", "\\Device\\HarddiskVolume2\\secret.txt");
+	tu_add(&b, "HandleId", "0x00000000000001ac");
+	tu_add(&b, "ProcessId", "-");
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	evb_free(&b);
 	ring_push(r, &ev, 1);
@@ -521,7 +517,7 @@ static void push_kv(ring *r, uint64_t record, unsigned event_id, ...)
 	va_start(ap, event_id);
 	const char *name;
 	while ((name = va_arg(ap, const char *)) != NULL)
-		add(&b, name, va_arg(ap, const char *));
+		tu_add(&b, name, va_arg(ap, const char *));
 	va_end(ap);
 	assert_int_equal(evb_finish(&b, &ev), DW_OK);
 	evb_free(&b);

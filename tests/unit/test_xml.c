@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +24,7 @@
 #include "msglog.h"
 #include "ring.h"
 #include "source.h"
+#include "testutil.h"
 #include "xmlev.h"
 #include "xmlgen.h"
 
@@ -218,6 +218,18 @@ static void assert_records_1_to(const got *g, size_t n)
 	assert_records(g, n, recs);
 }
 
+/* The usual ending of a stream test: records 1 to n as put_4690 wrote them
+ * and no problem. Frees in. */
+static void expect_clean(xg_buf *in, size_t n)
+{
+	got g;
+	stream_all(in, &g);
+	assert_records_1_to(&g, n);
+	assert_int_equal(g.np, 0);
+	got_free(&g);
+	xg_free(in);
+}
+
 /* ---- one document ---- */
 
 static void test_doc_4690_as_windows_shows_it(void **state)
@@ -313,12 +325,7 @@ static void test_one_event_per_line(void **state)
 	xg_init(&b);
 	for (unsigned long long r = 1; r <= 3; r++)
 		put_4690(&b, r, XG_ONELINE);
-	got g;
-	stream_all(&b, &g);
-	assert_records_1_to(&g, 3);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 3);
 }
 
 static void test_all_on_one_line(void **state)
@@ -329,12 +336,7 @@ static void test_all_on_one_line(void **state)
 	for (unsigned long long r = 1; r <= 4; r++)
 		put_4690(&b, r, XG_ONELINE | XG_NO_NL);
 	assert_null(strchr(b.s, '\n'));
-	got g;
-	stream_all(&b, &g);
-	assert_records_1_to(&g, 4);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 4);
 }
 
 static void test_events_wrapper(void **state)
@@ -347,12 +349,7 @@ static void test_events_wrapper(void **state)
 	for (unsigned long long r = 1; r <= 3; r++)
 		put_4690(&b, r, 0);
 	xg_cat(&b, "</Events>\n");
-	got g;
-	stream_all(&b, &g);
-	assert_records_1_to(&g, 3);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 3);
 }
 
 static void test_declarations_between_events(void **state)
@@ -364,12 +361,7 @@ static void test_declarations_between_events(void **state)
 		xg_decl(&b, r == 2 ? "utf-16" : "utf-8"); /* what each redirect wrote */
 		put_4690(&b, r, XG_ONELINE);
 	}
-	got g;
-	stream_all(&b, &g);
-	assert_records_1_to(&g, 3);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 3);
 }
 
 /* `evtxexport -f xml`: banner, blank line, indented events, each followed
@@ -390,12 +382,7 @@ static void test_evtxexport_banner(void **state)
 	xg_init(&b);
 	evtxexport_like(&b, 1, 3);
 	assert_memory_equal(b.s, "evtxexport 20181227\n\n<Event xmlns=\"", 35);
-	got g;
-	stream_all(&b, &g);
-	assert_records_1_to(&g, 3);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 3);
 }
 
 static void test_single_quotes(void **state)
@@ -406,12 +393,7 @@ static void test_single_quotes(void **state)
 	put_4690(&b, 1, XG_SQUOTE);
 	put_4690(&b, 2, XG_SQUOTE | XG_ONELINE);
 	assert_non_null(strstr(b.s, "<Provider Name='Microsoft-Windows-Security-Auditing'"));
-	got g;
-	stream_all(&b, &g);
-	assert_records_1_to(&g, 2);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 2);
 }
 
 static void test_rendered_xml(void **state)
@@ -422,14 +404,9 @@ static void test_rendered_xml(void **state)
 	put_4690(&b, 1, XG_RENDERED | XG_SQUOTE | XG_ONELINE);
 	put_4690(&b, 2, XG_RENDERED);
 	assert_non_null(strstr(b.s, "<RenderingInfo Culture='en-US'><Message>"));
-	got g;
-	stream_all(&b, &g);
 	/* System's Provider/Channel win over RenderingInfo's, which adds no
 	 * field: assert_4690 checks both and the 8 fields. */
-	assert_records_1_to(&g, 2);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
-	xg_free(&b);
+	expect_clean(&b, 2);
 }
 
 static void test_crlf(void **state)
@@ -655,13 +632,8 @@ static void test_every_quirk_in_one_stream(void **state)
 	xg_decl(&b, "utf-8");
 	put_4690(&b, 5, XG_ONELINE);
 	xg_crlf(&b, &c);
-	got g;
-	stream_all(&c, &g);
-	assert_records_1_to(&g, 5);
-	assert_int_equal(g.np, 0);
-	got_free(&g);
 	xg_free(&b);
-	xg_free(&c);
+	expect_clean(&c, 5);
 }
 
 static void test_not_events(void **state)
@@ -1099,36 +1071,6 @@ static void test_event_too_large(void **state)
 
 /* ---- the source: files and FIFOs through source_open ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits (up to 10 s) until the source is done. */
-static void wait_done(source *s, source_stats *st)
-{
-	int64_t deadline = now_ms() + 10000;
-	do {
-		source_get_stats(s, st);
-		if (st->state == SRC_DONE || st->state == SRC_FAILED)
-			return;
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
-	} while (now_ms() < deadline);
-	fail_msg("source did not finish");
-}
-
-static bool log_has(msglog *log, const char *text)
-{
-	char buf[600];
-	for (uint64_t i = 0; i < msglog_count(log); i++)
-		if (msglog_get(log, i, buf, sizeof buf) >= 0 && strstr(buf, text))
-			return true;
-	return false;
-}
-
 static void test_source_file(void **state)
 {
 	(void)state;
@@ -1150,14 +1092,14 @@ static void test_source_file(void **state)
 	assert_string_equal(source_kind(s), "xml");
 	assert_int_equal(source_start(s, &err), DW_OK);
 	source_stats st;
-	wait_done(s, &st);
+	assert_true(tu_wait_source(s, &st, 10000));
 	assert_int_equal(st.state, SRC_DONE);
 	assert_int_equal(st.read, 3);
 	assert_int_equal(st.skipped, 1);
 	assert_int_equal(st.bytes, b.len);
 	char want[128];
 	snprintf(want, sizeof want, "%s: byte %zu: malformed event skipped: not closed", path, off);
-	assert_true(log_has(log, want));
+	assert_true(tu_log_has(log, want));
 	ring_lock(r);
 	assert_int_equal(ring_end(r), 3);
 	static const uint64_t recs[] = { 1, 3, 4 };
@@ -1190,16 +1132,7 @@ static void *fifo_write(void *arg)
 	if (write(fd, w->part1->s, w->part1->len) != (ssize_t)w->part1->len)
 		abort();
 	/* The reader must show part 1 while the writer still holds the pipe. */
-	int64_t deadline = now_ms() + 10000;
-	ring_stats st;
-	do {
-		ring_get_stats(w->r, &st);
-		if (st.pushed >= 2)
-			break;
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
-	} while (now_ms() < deadline);
-	w->seen_between = st.pushed;
+	w->seen_between = tu_wait_pushed(w->r, 2, 10000);
 	if (write(fd, w->part2->s, w->part2->len) != (ssize_t)w->part2->len)
 		abort();
 	close(fd);
@@ -1241,7 +1174,7 @@ static void test_source_fifo_utf16(void **state)
 	assert_int_equal(source_start(s, &err), DW_OK);
 	pthread_join(t, NULL);
 	source_stats st;
-	wait_done(s, &st);
+	assert_true(tu_wait_source(s, &st, 10000));
 	assert_int_equal(w.seen_between, 2);
 	assert_int_equal(st.read, 3);
 	assert_int_equal(st.skipped, 0);
