@@ -227,3 +227,17 @@ dw_status config_load(dw_config *c, const char *path, msglog *log, dw_err *err)
 	free(buf);
 	return st;
 }
+
+bool config_path(char *buf, size_t cap, const char *name)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, cap, "%s/dupwatch/%s", xdg, name);
+	else if (home && home[0])
+		n = snprintf(buf, cap, "%s/.config/dupwatch/%s", home, name);
+	else
+		return false;
+	return n > 0 && (size_t)n < cap;
+}

@@ -28,6 +28,12 @@ typedef struct dw_config {
 /* Built-in defaults. */
 void config_defaults(dw_config *c);
 
+/* The path of name in dupwatch's configuration directory:
+ * $XDG_CONFIG_HOME/dupwatch/name when that variable is an absolute path (as
+ * the XDG spec requires), else $HOME/.config/dupwatch/name. false when
+ * neither is usable or the path does not fit in cap. */
+bool config_path(char *buf, size_t cap, const char *name);
+
 /* Reads path into c (keys not given keep their value). A missing file is not
  * an error. Each bad line adds a message "path:line: why" to log (may be
  * NULL) and is skipped; returns DW_OK unless the file cannot be read. */

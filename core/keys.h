@@ -50,7 +50,7 @@
 	_(THEME, "theme", "Show", "Next theme") \
 	_(MOUSE, "mouse", "Show", "Toggle mouse capture (off: select text in the terminal)") \
 	_(REDRAW, "redraw", "Show", "Redraw the screen") \
-	_(EXPORT, "export", "Other", "Export the shown rows to a file (.csv or .jsonl)") \
+	_(EXPORT, "export", "Other", "Export the shown rows to a file (.csv .tsv .jsonl .json)") \
 	_(HELP, "help", "Other", "Show this help") \
 	_(QUIT, "quit", "Other", "Quit")
 

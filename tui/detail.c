@@ -219,7 +219,7 @@ static void build(tui *t, detail *d, const event *ev)
 	if (ev->flags & EVENT_MARKER)
 		heading(d, "Marker (not a log record)");
 	else if (is4690)
-		heading(d, "A handle to an object was duplicated (4690)");
+		heading(d, "An attempt was made to duplicate a handle to an object (4690)");
 	else {
 		snprintf(buf, sizeof buf, "Event %u", (unsigned)ev->event_id);
 		heading(d, buf);

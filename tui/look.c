@@ -12,15 +12,8 @@
  * and the source tree's (running from a build directory). */
 static size_t theme_dirs(char user[512], const char *dirs[3])
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
 	size_t n = 0;
-	int k = -1;
-	if (xdg && *xdg)
-		k = snprintf(user, 512, "%s/dupwatch/themes", xdg);
-	else if (home && *home)
-		k = snprintf(user, 512, "%s/.config/dupwatch/themes", home);
-	if (k > 0 && k < 512)
+	if (config_path(user, 512, "themes"))
 		dirs[n++] = user;
 	dirs[n++] = DUPWATCH_THEMEDIR;
 	dirs[n++] = DUPWATCH_SRC_THEMEDIR;

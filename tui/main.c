@@ -205,22 +205,6 @@ static int parse_args(cli *c, int argc, char **argv)
 	return -1;
 }
 
-/* $XDG_CONFIG_HOME/dupwatch/config, else ~/.config/dupwatch/config; false
- * when neither variable is usable. */
-static bool config_path(char *buf, size_t cap)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	int n;
-	if (xdg && xdg[0] == '/')
-		n = snprintf(buf, cap, "%s/dupwatch/config", xdg);
-	else if (home && home[0])
-		n = snprintf(buf, cap, "%s/.config/dupwatch/config", home);
-	else
-		return false;
-	return n > 0 && (size_t)n < cap;
-}
-
 static int nonblocking_pipe(int fds[2])
 {
 	if (pipe(fds) != 0)
@@ -411,7 +395,7 @@ int main(int argc, char **argv)
 	}
 	char cpath[PATH_MAX];
 	dw_err err = {0};
-	if (config_path(cpath, sizeof cpath) &&
+	if (config_path(cpath, sizeof cpath, "config") &&
 	    config_load(&r.config, cpath, r.log, &err) != DW_OK)
 		msglog_add(r.log, MSG_WARN, "%s", err.msg);
 	size_t cap = c.capacity ? c.capacity : r.config.capacity;
