@@ -535,6 +535,14 @@ void event_logon(const event *ev, ev_logon *out)
 	VIEW_FILL(ev, slots, out);
 }
 
+void event_default_record_id(event *ev, uint64_t id)
+{
+	if (ev->flags & EVENT_NO_RECORD_ID) {
+		ev->record_id = id;
+		ev->flags &= (uint16_t)~EVENT_NO_RECORD_ID;
+	}
+}
+
 /* ---- lifetime ---- */
 
 void event_free(event *ev)

@@ -29,6 +29,7 @@ enum event_flags {
 	EVENT_HAS_TIME = 1u << 3,
 	EVENT_HAS_PID = 1u << 4,   /* exec_pid / exec_tid are set */
 	EVENT_USERDATA = 1u << 5,  /* fields came from UserData, not EventData */
+	EVENT_NO_RECORD_ID = 1u << 6, /* the source gave no EventRecordID: record_id is 0 */
 };
 
 typedef struct event {
@@ -134,6 +135,10 @@ void event_4690(const event *ev, ev_4690 *out);
 void event_handle(const event *ev, ev_handle *out);
 void event_process(const event *ev, ev_process *out);
 void event_logon(const event *ev, ev_logon *out);
+
+/* An EVTX record whose XML lacks EventRecordID (EVENT_NO_RECORD_ID) takes
+ * id, the id of its record header. */
+void event_default_record_id(event *ev, uint64_t id);
 
 /* Releases ev->data and zeroes the event. NULL-safe. */
 void event_free(event *ev);

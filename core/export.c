@@ -224,7 +224,10 @@ static void json_event(exporter *x, const event *ev)
 {
 	sbuf *b = &x->row;
 	char tbuf[40];
-	sbuf_printf(b, "{\"record_id\":%llu,\"time\":", (unsigned long long)ev->record_id);
+	if (ev->flags & EVENT_NO_RECORD_ID)
+		sbuf_puts(b, "{\"record_id\":null,\"time\":");
+	else
+		sbuf_printf(b, "{\"record_id\":%llu,\"time\":", (unsigned long long)ev->record_id);
 	if (ev->flags & EVENT_HAS_TIME)
 		sbuf_printf(b, "\"%s\"", event_time_utc(ev->filetime, tbuf, sizeof tbuf));
 	else
@@ -395,7 +398,7 @@ static void flat_event(exporter *x, const event *ev)
 		d.src_handle = d.src_pid = d.tgt_handle = d.tgt_pid = (dw_num){0, NUM_MISSING};
 
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)ev->record_id);
-	cell_plain(x, buf);
+	cell_plain(x, ev->flags & EVENT_NO_RECORD_ID ? "" : buf);
 	cell_plain(x, ev->flags & EVENT_HAS_TIME ? event_time_utc(ev->filetime, buf, sizeof buf) : "");
 	cell_atom(x, ev->computer);
 	snprintf(buf, sizeof buf, "%u", (unsigned)ev->event_id);

@@ -284,8 +284,8 @@ static dw_status record_event(parser *p, libevtx_record_t *rec, uint64_t id,
 	}
 	if (st != DW_OK && recovered)
 		st = event_from_header(rec, id, out);
-	if (st == DW_OK && out->record_id == 0)
-		out->record_id = id;
+	if (st == DW_OK)
+		event_default_record_id(out, id);
 	return st;
 }
 

@@ -44,7 +44,7 @@ typedef struct xp {
 	enum section sec;
 	enum capture cap;
 	strbuf text, name;
-	bool has_system, has_id;
+	bool has_system, has_id, has_record_id;
 	const char *bad;     /* first malformed header value */
 	enum outcome state;
 	dw_status fail_st;
@@ -224,7 +224,7 @@ static void begin_event(xp *x)
 	x->sec = SEC_NONE;
 	capture_off(x);
 	x->n_data = 0;
-	x->has_system = x->has_id = false;
+	x->has_system = x->has_id = x->has_record_id = false;
 	x->bad = NULL;
 }
 
@@ -308,9 +308,10 @@ static void capture_end(xp *x)
 		}
 		break;
 	case CAP_RECORDID:
-		if (header_num(s, len, UINT64_MAX, &v))
+		if (header_num(s, len, UINT64_MAX, &v)) {
 			ev->record_id = v;
-		else if (!x->bad)
+			x->has_record_id = true;
+		} else if (!x->bad)
 			x->bad = "EventRecordID is not a number";
 		break;
 	case CAP_CHANNEL:
@@ -333,6 +334,8 @@ static void capture_end(xp *x)
 static void end_event(xp *x)
 {
 	XML_Index end = here(x) + XML_GetCurrentByteCount(x->p);
+	if (!x->has_record_id) /* 0 would pass for a real id */
+		x->b.ev.flags |= EVENT_NO_RECORD_ID;
 	if (!x->has_system)
 		fail(x, DW_PARSE, false, end, "no <System> element");
 	else if (x->bad)

@@ -78,8 +78,7 @@ static void read_reference(const uint8_t *chunk, reference *out)
 			dw_err err;
 			if (libevtx_record_get_utf8_xml_string(rec, (uint8_t *)xml, need, NULL) == 1 &&
 			    xmlev_doc_parse(xd, xml, strnlen(xml, need), &r->ev, &err) == DW_OK) {
-				if (r->ev.record_id == 0) /* as src_evtx.c does */
-					r->ev.record_id = id;
+				event_default_record_id(&r->ev, id); /* as src_evtx.c does */
 				r->off = (uint32_t)(off - EVTX_FILE_HEADER_SIZE);
 				out->n++;
 			}

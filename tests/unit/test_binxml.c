@@ -84,8 +84,8 @@ static void ref_read(const char *path, reflog *out)
 				dw_err err;
 				r->st = xmlev_doc_parse(d, xml, strnlen(xml, sz), &r->ev, &err);
 				/* as src_evtx.c does */
-				if (r->st == DW_OK && r->ev.record_id == 0)
-					r->ev.record_id = id;
+				if (r->st == DW_OK)
+					event_default_record_id(&r->ev, id);
 			}
 			free(xml);
 		}

@@ -123,6 +123,15 @@ static void test_nulls_for_missing_dash_bad(void **state)
 	                    "recovered,truncated\r\n"
 	                    "7,,,4690,S-1-0-0,,,,,,,,false,false\r\n");
 	free(out);
+	/* An XML event without EventRecordID: its id is unknown, not 0. */
+	ev.flags |= EVENT_NO_RECORD_ID;
+	ev.record_id = 0;
+	out = export_mem(&ev, 1, EXPORT_JSONL, false, NULL);
+	assert_non_null(strstr(out, "{\"record_id\":null,\"time\":null,"));
+	free(out);
+	out = export_mem(&ev, 1, EXPORT_CSV, false, NULL);
+	assert_non_null(strstr(out, "\r\n,,,4690,S-1-0-0,"));
+	free(out);
 	event_free(&ev);
 }
 
