@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binxml.h"
 #include "evtx_chunk.h"
 #include "follow.h"
 #include "intern.h"
@@ -58,6 +59,9 @@ typedef struct parser {
 	size_t fix_cap;
 	evtx_rec_ref refs[EVTX_CHUNK_MAX_RECORDS];
 	bool seen[EVTX_CHUNK_MAX_RECORDS]; /* refs[i] came out of libevtx */
+	binxml *bx;             /* the fast path (binxml.h) */
+	event_builder b;
+	event fast[EVTX_CHUNK_MAX_RECORDS]; /* a chunk's events from the fast path */
 } parser;
 
 /* A chunk slot as found by the header scan. */
@@ -326,6 +330,45 @@ typedef struct chunk_job {
 	bool quiet;        /* a write in progress: do not report failures */
 } chunk_job;
 
+/* The fast path: a chunk whose headers and checksums are right and whose
+ * records chain up to its free space is read with binxml, without libevtx,
+ * when every new record in it is one binxml reads exactly (it gives up on
+ * the rare ones it cannot; tests/unit/test_binxml.c checks the equality).
+ * Returns false, having emitted nothing, when libevtx must read the chunk. */
+static bool fast_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job,
+                       size_t nref, uint32_t stop, uint64_t *top)
+{
+	const evtx_chunk_header *h = job->h;
+	if (!p->bx || job->recovered || !h->sane || !h->header_crc_ok || !h->data_crc_ok ||
+	    stop != h->free_off)
+		return false;
+	const uint8_t *chunk = p->img + EVTX_FILE_HEADER_SIZE;
+	binxml_chunk(p->bx, chunk, EVTX_CHUNK_SIZE);
+	size_t n = 0;
+	uint64_t last = 0;
+	bool ok = true;
+	for (size_t i = 0; i < nref && ok; i++) {
+		if (p->refs[i].id <= job->after_id)
+			continue;
+		ok = binxml_record(p->bx, &p->refs[i], &p->b, NULL) == DW_OK &&
+		     evb_finish(&p->b, &p->fast[n]) == DW_OK;
+		n += ok;
+		last = p->refs[i].id; /* header ids: the tail's bookkeeping */
+	}
+	if (!ok) {
+		for (size_t i = 0; i < n; i++)
+			event_free(&p->fast[i]);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		p->fast[i].source = x->s->index;
+		emit(x, q, &p->fast[i]);
+	}
+	if (last > *top)
+		*top = last;
+	return true;
+}
+
 /* Parses the chunk now in p->img. Returns the highest record id handled
  * (emitted or reported) above job->after_id, or job->after_id. */
 static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job)
@@ -340,6 +383,8 @@ static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job
 	uint32_t stop;
 	size_t nref = evtx_chunk_records(chunk, end, p->refs, EVTX_CHUNK_MAX_RECORDS, &stop);
 	memset(p->seen, 0, nref * sizeof p->seen[0]);
+	if (job->records && fast_chunk(x, p, q, job, nref, stop, &top))
+		return top;
 
 	libevtx_error_t *e = NULL;
 	/* libevtx refuses a chunk whose header values are out of range (and
@@ -1060,6 +1105,8 @@ static bool parser_init(parser *p, struct source *s)
 		evtx_file_header_make(p->img, 0);
 	p->bfio = p->img ? bfio_mem_create(p->img, IMG_SIZE) : NULL;
 	p->xd = xmlev_doc_create();
+	p->bx = binxml_create(); /* without it, libevtx reads everything */
+	evb_init(&p->b);
 	p->xml_cap = 64u << 10;
 	p->xml = malloc(p->xml_cap);
 	if (!p->bfio || !p->xd || !p->xml ||
@@ -1077,6 +1124,8 @@ static void parser_free(parser *p)
 	if (p->bfio)
 		libbfio_handle_free(&p->bfio, NULL);
 	xmlev_doc_destroy(p->xd);
+	binxml_destroy(p->bx);
+	evb_free(&p->b);
 	free(p->xml);
 	free(p->fix);
 	free(p->img);
