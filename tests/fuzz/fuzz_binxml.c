@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "binxml.h"
+#include "evdiff.h"
 #include "fuzz.h"
 #include "xmlev.h"
 
@@ -88,45 +89,14 @@ static void read_reference(const uint8_t *chunk, reference *out)
 	libevtx_file_close(lf, NULL);
 }
 
-static bool same_str(dw_str a, dw_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.s, b.s, a.len) == 0);
-}
-
 /* Prints the first difference; true when equal. */
 static bool same_event(const event *a, const event *b, uint32_t off)
 {
-	const uint64_t ha[] = { a->record_id, a->filetime, a->event_id, a->exec_pid,
-	                        a->exec_tid, a->computer, a->channel, a->provider, a->flags };
-	const uint64_t hb[] = { b->record_id, b->filetime, b->event_id, b->exec_pid,
-	                        b->exec_tid, b->computer, b->channel, b->provider, b->flags };
-	static const char *const names[] = { "record_id", "filetime", "event_id", "exec_pid",
-	                                      "exec_tid", "computer", "channel", "provider",
-	                                      "flags" };
-	for (size_t i = 0; i < sizeof ha / sizeof ha[0]; i++)
-		if (ha[i] != hb[i]) {
-			fprintf(stderr, "chunk offset %u: %s: fast path %llu, libevtx %llu\n", off,
-			        names[i], (unsigned long long)ha[i], (unsigned long long)hb[i]);
-			return false;
-		}
-	event_iter ia, ib;
-	event_field fa, fb;
-	event_iter_init(&ia, a);
-	event_iter_init(&ib, b);
-	for (unsigned i = 0;; i++) {
-		bool ma = event_iter_next(&ia, &fa), mb = event_iter_next(&ib, &fb);
-		if (!ma && !mb)
-			return true;
-		if (ma != mb || !same_str(fa.name, fb.name) || !same_str(fa.value, fb.value)) {
-			fprintf(stderr, "chunk offset %u: field %u: fast path %.*s=\"%.*s\", "
-			        "libevtx %.*s=\"%.*s\"\n", off, i,
-			        ma ? (int)fa.name.len : 5, ma ? fa.name.s : "(end)",
-			        ma ? (int)fa.value.len : 0, ma ? fa.value.s : "",
-			        mb ? (int)fb.name.len : 5, mb ? fb.name.s : "(end)",
-			        mb ? (int)fb.value.len : 0, mb ? fb.value.s : "");
-			return false;
-		}
-	}
+	char why[1024];
+	if (evdiff(a, b, why, sizeof why))
+		return true;
+	fprintf(stderr, "chunk offset %u: fast path vs libevtx: %s\n", off, why);
+	return false;
 }
 
 typedef struct bx_ctx {

@@ -21,6 +21,7 @@
 
 #include "binxml.h"
 #include "crc32.h"
+#include "evdiff.h"
 #include "event.h"
 #include "evtx_chunk.h"
 #include "evtx_fast.h"
@@ -116,50 +117,15 @@ typedef struct tally {
 	char first_fallback[16][600];
 } tally;
 
-static bool same_str(dw_str a, dw_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.s, b.s, a.len) == 0);
-}
-
 /* Prints the first difference; true when a and b are equal. */
 static bool same_event(const event *a, const event *b, uint64_t off)
 {
-#define HDR(f)                                                                     \
-	if (a->f != b->f) {                                                        \
-		print_error("offset %lld: " #f " fast %llu, libevtx %llu\n",       \
-		            (long long)off, (unsigned long long)a->f,              \
-		            (unsigned long long)b->f);                             \
-		return false;                                                      \
-	}
-	HDR(record_id)
-	HDR(filetime)
-	HDR(event_id)
-	HDR(exec_pid)
-	HDR(exec_tid)
-	HDR(computer)
-	HDR(channel)
-	HDR(provider)
-	HDR(flags)
-#undef HDR
-	event_iter ia, ib;
-	event_field fa, fb;
-	event_iter_init(&ia, a);
-	event_iter_init(&ib, b);
-	for (unsigned i = 0;; i++) {
-		bool ma = event_iter_next(&ia, &fa), mb = event_iter_next(&ib, &fb);
-		if (!ma && !mb)
-			return true;
-		if (ma != mb || !same_str(fa.name, fb.name) || !same_str(fa.value, fb.value)) {
-			print_error("offset %lld (record %llu): field %u: fast %.*s=\"%.*s\", "
-			            "libevtx %.*s=\"%.*s\"\n", (long long)off,
-			            (unsigned long long)b->record_id, i,
-			            ma ? (int)fa.name.len : 5, ma ? fa.name.s : "(end)",
-			            ma ? (int)fa.value.len : 0, ma ? fa.value.s : "",
-			            mb ? (int)fb.name.len : 5, mb ? fb.name.s : "(end)",
-			            mb ? (int)fb.value.len : 0, mb ? fb.value.s : "");
-			return false;
-		}
-	}
+	char why[1024];
+	if (evdiff(a, b, why, sizeof why))
+		return true;
+	print_error("offset %lld (record %llu): fast vs libevtx: %s\n", (long long)off,
+	            (unsigned long long)b->record_id, why);
+	return false;
 }
 
 typedef struct cmp_ctx {
