@@ -451,7 +451,7 @@ static void body_system(evtxw *w, wcur *c, const char *computer)
 /* <EventData><Data Name="f">%i%</Data>...</EventData>, or the UserData form. */
 static void body_data(evtxw *w, wcur *c, const evtxw_record *r)
 {
-	wel top, ud, e;
+	wel top, ud = { 0, 0 }, e;
 
 	put_mem(c, fragment_header, sizeof fragment_header);
 	el_open(w, c, &top, r->userdata ? "UserData" : "EventData", false);

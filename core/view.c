@@ -351,7 +351,7 @@ static bool tm_num(textm *m, uint64_t v)
 {
 	if (!m->hex)
 		return false;
-	size_t at;
+	size_t at = 0;
 	uint8_t *st = memo_slot(&m->nums, v, &at);
 	if (st && *st)
 		return *st == 2;
