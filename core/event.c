@@ -1,4 +1,5 @@
 #include "event.h"
+#include "fmt.h"
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -425,8 +426,9 @@ static void view_fill(const event *ev, const view_slot *slots, size_t n, void *o
 	}
 	event_iter it;
 	event_field f;
+	uint64_t all = n < 64 ? (1ull << n) - 1 : ~0ull;
 	event_iter_init(&it, ev);
-	while (event_iter_next(&it, &f)) {
+	while (seen != all && event_iter_next(&it, &f)) {
 		if (f.name_id == 0) /* names stored inline are none of ours */
 			continue;
 		for (size_t i = 0; i < n; i++) {
@@ -619,8 +621,27 @@ char *event_time_utc(uint64_t filetime, char *buf, size_t cap)
 	int64_t y;
 	unsigned m, d;
 	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, cap, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%07uZ", y, m, d,
-	         sod / 3600, sod / 60 % 60, sod % 60, frac);
+	if (y < 0 || y > 9999 || cap < EVENT_TIME_LEN + 1) { /* not a FILETIME's range */
+		snprintf(buf, cap, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%07uZ", y, m, d,
+		         sod / 3600, sod / 60 % 60, sod % 60, frac);
+		return buf;
+	}
+	/* by hand: this runs for every event printed */
+	char *p = fmt_fixed(buf, (uint64_t)y, 4);
+	*p++ = '-';
+	p = fmt_fixed(p, m, 2);
+	*p++ = '-';
+	p = fmt_fixed(p, d, 2);
+	*p++ = 'T';
+	p = fmt_fixed(p, sod / 3600, 2);
+	*p++ = ':';
+	p = fmt_fixed(p, sod / 60 % 60, 2);
+	*p++ = ':';
+	p = fmt_fixed(p, sod % 60, 2);
+	*p++ = '.';
+	p = fmt_fixed(p, frac, 7);
+	*p++ = 'Z';
+	*p = '\0';
 	return buf;
 }
 

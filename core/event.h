@@ -148,7 +148,9 @@ dw_status event_copy(event *dst, const event *src);
 size_t event_cost(const event *ev);
 
 /* Formats a FILETIME as "2021-10-08T12:57:12.8425776Z" (UTC, 7 fractional
- * digits) into buf (at least 32 bytes). Returns buf. */
+ * digits; EVENT_TIME_LEN characters for years up to 9999) into buf (at least
+ * 32 bytes). Returns buf. */
+#define EVENT_TIME_LEN 28
 char *event_time_utc(uint64_t filetime, char *buf, size_t cap);
 /* Parses an ISO 8601 UTC SystemTime ("...T12:57:12.8425776Z", 0-9 fractional
  * digits, trailing Z optional) into a FILETIME. false if malformed. */

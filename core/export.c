@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fmt.h"
 #include "intern.h"
 #include "sanitize.h"
 
@@ -76,16 +77,10 @@ static void sbuf_puts(sbuf *b, const char *s)
 	sbuf_add(b, s, strlen(s));
 }
 
-static void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sbuf_printf(sbuf *b, const char *fmt, ...)
+static void sbuf_dec(sbuf *b, uint64_t v)
 {
-	char tmp[128];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sbuf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+	char t[24], *e = t + sizeof t, *p = fmt_dec(v, e);
+	sbuf_add(b, p, (size_t)(e - p));
 }
 
 static void sbuf_san(sbuf *b, const char *s, size_t n, san_mode mode)
@@ -107,9 +102,17 @@ static void json_str(sbuf *b, const char *s, size_t n)
 		sbuf_puts(b, "null");
 		return;
 	}
-	sbuf_add(b, "\"", 1);
-	sbuf_san(b, s, n, SAN_JSON);
-	sbuf_add(b, "\"", 1);
+	/* one reservation for the quotes and the worst growth */
+	if (n > (SIZE_MAX - 3) / SAN_GROWTH) {
+		b->nomem = true;
+		return;
+	}
+	if (!sbuf_reserve(b, n * SAN_GROWTH + 3))
+		return;
+	b->p[b->len++] = '"';
+	b->len += san_text(b->p + b->len, b->cap - b->len, s, n, SAN_JSON);
+	b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
 }
 
 static void json_dwstr(sbuf *b, dw_str s)
@@ -127,16 +130,20 @@ static void json_atom(sbuf *b, uint32_t id)
 static void json_num(sbuf *b, dw_num v)
 {
 	if (v.st == NUM_OK)
-		sbuf_printf(b, "%llu", (unsigned long long)v.v);
+		sbuf_dec(b, v.v);
 	else
 		sbuf_puts(b, "null");
 }
 
 static void json_hex(sbuf *b, dw_num v)
 {
-	if (v.st == NUM_OK)
-		sbuf_printf(b, "\"0x%llx\"", (unsigned long long)v.v);
-	else
+	if (v.st == NUM_OK) {
+		char t[24], *e = t + sizeof t;
+		*--e = '"';
+		char *p = fmt_hex(v.v, e);
+		*--p = '"';
+		sbuf_add(b, p, (size_t)(e + 1 - p));
+	} else
 		sbuf_puts(b, "null");
 }
 
@@ -224,26 +231,37 @@ static void json_event(exporter *x, const event *ev)
 {
 	sbuf *b = &x->row;
 	char tbuf[40];
+	sbuf_puts(b, "{\"record_id\":");
 	if (ev->flags & EVENT_NO_RECORD_ID)
-		sbuf_puts(b, "{\"record_id\":null,\"time\":");
-	else
-		sbuf_printf(b, "{\"record_id\":%llu,\"time\":", (unsigned long long)ev->record_id);
-	if (ev->flags & EVENT_HAS_TIME)
-		sbuf_printf(b, "\"%s\"", event_time_utc(ev->filetime, tbuf, sizeof tbuf));
-	else
 		sbuf_puts(b, "null");
+	else
+		sbuf_dec(b, ev->record_id);
+	sbuf_puts(b, ",\"time\":");
+	if (ev->flags & EVENT_HAS_TIME) {
+		tbuf[0] = '"';
+		event_time_utc(ev->filetime, tbuf + 1, sizeof tbuf - 2);
+		size_t n = strlen(tbuf);
+		tbuf[n] = '"';
+		sbuf_add(b, tbuf, n + 1);
+	} else {
+		sbuf_puts(b, "null");
+	}
 	sbuf_puts(b, ",\"computer\":");
 	json_atom(b, ev->computer);
-	sbuf_printf(b, ",\"event_id\":%u", (unsigned)ev->event_id);
+	sbuf_puts(b, ",\"event_id\":");
+	sbuf_dec(b, ev->event_id);
 	if (x->o.all_events) {
 		sbuf_puts(b, ",\"provider\":");
 		json_atom(b, ev->provider);
 		sbuf_puts(b, ",\"channel\":");
 		json_atom(b, ev->channel);
-		if (ev->flags & EVENT_HAS_PID)
-			sbuf_printf(b, ",\"execution\":{\"pid\":%u,\"tid\":%u}",
-			            (unsigned)ev->exec_pid, (unsigned)ev->exec_tid);
-		else
+		if (ev->flags & EVENT_HAS_PID) {
+			sbuf_puts(b, ",\"execution\":{\"pid\":");
+			sbuf_dec(b, ev->exec_pid);
+			sbuf_puts(b, ",\"tid\":");
+			sbuf_dec(b, ev->exec_tid);
+			sbuf_add(b, "}", 1);
+		} else
 			sbuf_puts(b, ",\"execution\":null");
 	}
 	if (ev->event_id == 4690 && !(ev->flags & EVENT_MARKER)) {
@@ -332,11 +350,15 @@ static void cell_text(exporter *x, const char *s, size_t n, bool is_json)
 		sbuf_add(&x->row, "\"", 1);
 	if (formula)
 		sbuf_add(&x->row, "'", 1);
-	for (size_t i = 0; i < c->len; i++) {
-		if (quote && c->p[i] == '"')
-			sbuf_add(&x->row, "\"", 1);
-		sbuf_add(&x->row, c->p + i, 1);
+	/* a quote inside a quoted cell is doubled: copy up to and including
+	 * each one, then the quote again */
+	const char *p = c->p, *end = c->p + c->len, *q;
+	while (quote && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		sbuf_add(&x->row, p, (size_t)(q + 1 - p));
+		sbuf_add(&x->row, "\"", 1);
+		p = q + 1;
 	}
+	sbuf_add(&x->row, p, (size_t)(end - p));
 	if (quote)
 		sbuf_add(&x->row, "\"", 1);
 }
@@ -353,12 +375,19 @@ static void cell_atom(exporter *x, uint32_t id)
 	cell_text(x, id ? s : NULL, len, false);
 }
 
+static void cell_u64(exporter *x, uint64_t v, bool hex)
+{
+	char buf[24], *e = buf + sizeof buf - 1;
+	*e = '\0';
+	cell_plain(x, hex ? fmt_hex(v, e) : fmt_dec(v, e));
+}
+
 static void cell_num(exporter *x, dw_num v, bool hex)
 {
-	char buf[32] = "";
 	if (v.st == NUM_OK)
-		snprintf(buf, sizeof buf, hex ? "0x%llx" : "%llu", (unsigned long long)v.v);
-	cell_plain(x, buf);
+		cell_u64(x, v.v, hex);
+	else
+		cell_plain(x, "");
 }
 
 static void cell_bool(exporter *x, bool v)
@@ -397,12 +426,13 @@ static void flat_event(exporter *x, const event *ev)
 	if (!is4690)
 		d.src_handle = d.src_pid = d.tgt_handle = d.tgt_pid = (dw_num){0, NUM_MISSING};
 
-	snprintf(buf, sizeof buf, "%llu", (unsigned long long)ev->record_id);
-	cell_plain(x, ev->flags & EVENT_NO_RECORD_ID ? "" : buf);
+	if (ev->flags & EVENT_NO_RECORD_ID)
+		cell_plain(x, "");
+	else
+		cell_u64(x, ev->record_id, false);
 	cell_plain(x, ev->flags & EVENT_HAS_TIME ? event_time_utc(ev->filetime, buf, sizeof buf) : "");
 	cell_atom(x, ev->computer);
-	snprintf(buf, sizeof buf, "%u", (unsigned)ev->event_id);
-	cell_plain(x, buf);
+	cell_u64(x, ev->event_id, false);
 	cell_dwstr(x, d.subject.sid);
 	cell_dwstr(x, d.subject.user);
 	cell_dwstr(x, d.subject.domain);

@@ -117,8 +117,13 @@ static void put_escape(san_sink *k, uint32_t cp, bool invalid_byte, san_mode mod
 			n = 2;
 		} else {
 			/* Everything escaped is in the BMP except what SAN_JSON
-			 * never escapes, so one \u escape is enough. */
-			n = snprintf(buf, sizeof buf, "\\u%04x", (unsigned)cp);
+			 * never escapes, so one \u escape is enough. By hand:
+			 * JSON text has many (TAB and LF in Windows' values). */
+			static const char hex[] = "0123456789abcdef";
+			memcpy(buf, "\\u", 2);
+			for (int i = 0; i < 4; i++)
+				buf[2 + i] = hex[cp >> (12 - 4 * i) & 15];
+			n = 6;
 		}
 	} else if (cp == '\t' || cp == '\n' || cp == '\r') {
 		buf[0] = '\\';
@@ -132,42 +137,86 @@ static void put_escape(san_sink *k, uint32_t cp, bool invalid_byte, san_mode mod
 	put(k, buf, (size_t)n);
 }
 
+/* Adds a run of whole characters that needs no escaping: as much of it as
+ * fits, cut at a character boundary. */
+static void put_run(san_sink *k, const char *s, size_t n)
+{
+	if (n == 0)
+		return;
+	if (k->f || k->full || k->cap == 0 || k->wrote + n < k->cap) {
+		put(k, s, n);
+		return;
+	}
+	size_t fit = k->cap - 1 - k->wrote;
+	while (fit > 0 && ((unsigned char)s[fit] & 0xC0u) == 0x80u)
+		fit--;
+	put(k, s, fit);
+	k->need += n - fit;
+	k->full = true;
+}
+
+/* Printable ASCII the mode leaves as is: the common case, tested without
+ * decoding. */
+static bool plain_ascii(unsigned char c, san_mode mode)
+{
+	return c >= 0x20 && c < 0x7F && (mode != SAN_JSON || (c != '"' && c != '\\'));
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Bytes at p[0..len) that are plain ASCII, counted 8 at a time (the common
+ * case by far) then one by one: where the next byte needing a look is. */
+static size_t plain_prefix(const unsigned char *p, size_t len, san_mode mode)
+{
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		/* high bit set in a byte when it is < 0x20, >= 0x7F, or (JSON) a
+		 * quote or a backslash; exact for bytes below 0x80, and bytes
+		 * from 0x80 up set it themselves */
+		uint64_t bad = (w - ONES * 0x20) | (w + ONES * 0x01) | w;
+		if (mode == SAN_JSON) {
+			uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+			bad |= (q - ONES) & ~q;
+			bad |= (b - ONES) & ~b;
+		}
+		if (bad & HIGHS)
+			break;
+	}
+	while (i < len && plain_ascii(p[i], mode))
+		i++;
+	return i;
+}
+
+/* One pass: runs of plain characters go out whole, the rest escaped. */
 static void san_run(san_sink *k, const char *s, size_t len, san_mode mode)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
+	size_t i = 0, run = 0;
 	while (i < len) {
+		i += plain_prefix(p + i, len - i, mode);
+		if (i == len)
+			break;
 		uint32_t cp;
 		size_t n = utf8_dec(p + i, len - i, &cp);
-		if (n == 0) {
-			put_escape(k, p[i], true, mode);
-			i++;
-		} else if (is_plain(cp, mode)) {
-			put(k, s + i, n);
+		if (n && is_plain(cp, mode)) {
 			i += n;
-		} else {
-			put_escape(k, cp, false, mode);
-			i += n;
+			continue;
 		}
+		put_run(k, s + run, i - run);
+		put_escape(k, n ? cp : p[i], n == 0, mode);
+		i += n ? n : 1;
+		run = i;
 	}
+	put_run(k, s + run, i - run);
 }
 
 size_t san_text(char *out, size_t cap, const char *s, size_t len, san_mode mode)
 {
 	san_sink k = {.out = out, .cap = cap};
-	if (san_is_clean(s, len, mode)) {
-		put(&k, s, len);
-		/* A clean run is made of whole characters: keep the ones that fit. */
-		if (k.full) {
-			size_t n = cap - 1;
-			while (n > 0 && ((unsigned char)s[n] & 0xC0u) == 0x80u)
-				n--;
-			memcpy(out, s, n);
-			k.wrote = n;
-		}
-	} else {
-		san_run(&k, s, len, mode);
-	}
+	san_run(&k, s, len, mode);
 	if (cap > 0)
 		out[k.wrote] = '\0';
 	return k.need;
@@ -176,10 +225,7 @@ size_t san_text(char *out, size_t cap, const char *s, size_t len, san_mode mode)
 int san_fputs(FILE *f, const char *s, size_t len, san_mode mode)
 {
 	san_sink k = {.f = f};
-	if (san_is_clean(s, len, mode))
-		put(&k, s, len);
-	else
-		san_run(&k, s, len, mode);
+	san_run(&k, s, len, mode);
 	return k.failed ? EOF : 0;
 }
 
@@ -188,13 +234,9 @@ bool san_is_clean(const char *s, size_t len, san_mode mode)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
-		/* Printable ASCII is the common case: test it without decoding. */
-		if (p[i] >= 0x20 && p[i] < 0x7F) {
-			if (mode == SAN_JSON && (p[i] == '"' || p[i] == '\\'))
-				return false;
-			i++;
-			continue;
-		}
+		i += plain_prefix(p + i, len - i, mode);
+		if (i == len)
+			break;
 		uint32_t cp;
 		size_t n = utf8_dec(p + i, len - i, &cp);
 		if (n == 0 || !is_plain(cp, mode))

@@ -61,7 +61,8 @@ typedef struct parser {
 	bool seen[EVTX_CHUNK_MAX_RECORDS]; /* refs[i] came out of libevtx */
 	binxml *bx;             /* the fast path (binxml.h) */
 	event_builder b;
-	event fast[EVTX_CHUNK_MAX_RECORDS]; /* a chunk's events from the fast path */
+	event fast[EVTX_CHUNK_MAX_RECORDS]; /* a chunk's events, by walk index */
+	bool fast_ok[EVTX_CHUNK_MAX_RECORDS]; /* fast[i] came from the fast path */
 } parser;
 
 /* A chunk slot as found by the header scan. */
@@ -330,11 +331,47 @@ typedef struct chunk_job {
 	bool quiet;        /* a write in progress: do not report failures */
 } chunk_job;
 
+/* A failed open leaves the file object holding the handle: every later
+ * open would fail. Start afresh. */
+static void parser_reset_lf(parser *p)
+{
+	libevtx_file_free(&p->lf, NULL);
+	libbfio_handle_close(p->bfio, NULL);
+	if (libevtx_file_initialize(&p->lf, NULL) != 1)
+		p->lf = NULL;
+}
+
+static void record_failed(evtx_src *x, const chunk_job *job, uint64_t id, uint32_t roff,
+                          const char *why)
+{
+	msglog_add(x->s->log, MSG_ERROR, "%s: record %" PRIu64 " (chunk %" PRIu32 ", offset %jd): %s",
+	           x->s->path, id, job->slot, (intmax_t)(slot_offset(job->slot) + roff), why);
+	skipped(x, 1);
+}
+
+/* Record ri of a consistent chunk the fast path gave up on, read by libevtx
+ * (open on p->lf), whose record index is the walk's index there. */
+static dw_status fall_back(parser *p, size_t ri, event *ev, char *why, size_t why_cap)
+{
+	libevtx_record_t *rec = NULL;
+	uint64_t id = 0;
+	if (libevtx_file_get_record_by_index(p->lf, (int)ri, &rec, NULL) != 1 ||
+	    libevtx_record_get_identifier(rec, &id, NULL) != 1 || id != p->refs[ri].id) {
+		libevtx_record_free(&rec, NULL);
+		snprintf(why, why_cap, "cannot be parsed");
+		return DW_PARSE;
+	}
+	dw_status st = record_event(p, rec, id, false, ev, why, why_cap);
+	libevtx_record_free(&rec, NULL);
+	return st;
+}
+
 /* The fast path: a chunk whose headers and checksums are right and whose
- * records chain up to its free space is read with binxml, without libevtx,
- * when every new record in it is one binxml reads exactly (it gives up on
- * the rare ones it cannot; tests/unit/test_binxml.c checks the equality).
- * Returns false, having emitted nothing, when libevtx must read the chunk. */
+ * records chain up to its free space is read with binxml. The rare records
+ * binxml cannot read exactly (docs/performance.md, "Fallback") are read by
+ * libevtx one by one, in their place, so they cost a record, not a chunk
+ * (tests/unit/test_binxml.c checks the equality). Returns false, having
+ * emitted nothing, when libevtx must read the whole chunk. */
 static bool fast_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job,
                        size_t nref, uint32_t stop, uint64_t *top)
 {
@@ -344,28 +381,42 @@ static bool fast_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job,
 		return false;
 	const uint8_t *chunk = p->img + EVTX_FILE_HEADER_SIZE;
 	binxml_chunk(p->bx, chunk, EVTX_CHUNK_SIZE);
-	size_t n = 0;
-	uint64_t last = 0;
-	bool ok = true;
-	for (size_t i = 0; i < nref && ok; i++) {
-		if (p->refs[i].id <= job->after_id)
-			continue;
-		ok = binxml_record(p->bx, &p->refs[i], &p->b, NULL) == DW_OK &&
-		     evb_finish(&p->b, &p->fast[n]) == DW_OK;
-		n += ok;
-		last = p->refs[i].id; /* header ids: the tail's bookkeeping */
+	size_t fails = 0, i0 = 0;
+	while (i0 < nref && p->refs[i0].id <= job->after_id)
+		i0++;
+	for (size_t i = i0; i < nref; i++) {
+		p->fast_ok[i] = binxml_record(p->bx, &p->refs[i], &p->b, NULL) == DW_OK &&
+		                evb_finish(&p->b, &p->fast[i]) == DW_OK;
+		fails += !p->fast_ok[i];
 	}
-	if (!ok) {
-		for (size_t i = 0; i < n; i++)
-			event_free(&p->fast[i]);
+	if (fails && libevtx_file_open_file_io_handle(p->lf, p->bfio, LIBEVTX_OPEN_READ,
+	                                              NULL) != 1) {
+		for (size_t i = i0; i < nref; i++)
+			if (p->fast_ok[i])
+				event_free(&p->fast[i]);
+		parser_reset_lf(p);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++) {
-		p->fast[i].source = x->s->index;
-		emit(x, q, &p->fast[i]);
+	char why[512];
+	for (size_t i = i0; i < nref; i++) {
+		if (!p->fast_ok[i] &&
+		    fall_back(p, i, &p->fast[i], why, sizeof why) != DW_OK) {
+			if (job->quiet) {
+				/* a write in progress: retried from here next time */
+				for (size_t j = i + 1; j < nref; j++)
+					if (p->fast_ok[j])
+						event_free(&p->fast[j]);
+				break;
+			}
+			record_failed(x, job, p->refs[i].id, p->refs[i].off, why);
+		} else {
+			p->fast[i].source = x->s->index;
+			emit(x, q, &p->fast[i]);
+		}
+		*top = p->refs[i].id; /* header ids: the tail's bookkeeping */
 	}
-	if (last > *top)
-		*top = last;
+	if (fails)
+		libevtx_file_close(p->lf, NULL);
 	return true;
 }
 
@@ -396,14 +447,8 @@ static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job
 	    libevtx_file_open_file_io_handle(p->lf, p->bfio, LIBEVTX_OPEN_READ, &e) != 1) {
 		if (!refused)
 			evtx_why(e, why, sizeof why);
-		/* A failed open leaves the file object holding the handle: every
-		 * later open would fail. Start afresh. */
-		if (!refused) {
-			libevtx_file_free(&p->lf, NULL);
-			libbfio_handle_close(p->bfio, NULL);
-			if (libevtx_file_initialize(&p->lf, NULL) != 1)
-				p->lf = NULL;
-		}
+		if (!refused)
+			parser_reset_lf(p);
 		if (job->records && !job->quiet) {
 			msglog_add(x->s->log, MSG_ERROR,
 			           "%s: chunk %" PRIu32 " (offset %jd): cannot be read: %s; "
@@ -454,10 +499,7 @@ static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job
 			ev.source = x->s->index;
 			emit(x, q, &ev);
 		} else if (!job->quiet) {
-			msglog_add(x->s->log, MSG_ERROR,
-			           "%s: record %" PRIu64 " (chunk %" PRIu32 ", offset %jd): %s",
-			           path, id, job->slot, (intmax_t)(base + roff), why);
-			skipped(x, 1);
+			record_failed(x, job, id, roff, why);
 		} else {
 			continue; /* retried when the chunk is consistent */
 		}

@@ -112,6 +112,30 @@ static void test_ascii_mode(void **state)
 	assert_string_equal(san("a\x1b" "b", SAN_ASCII), "a\\x1bb");
 }
 
+/* Plain text is scanned 8 bytes at a time: every byte value, in every
+ * position of a word, among neighbours at the edges of the plain range,
+ * comes out as it does alone. */
+static void test_every_byte_in_every_lane(void **state)
+{
+	(void)state;
+	static const san_mode modes[] = { SAN_SCREEN, SAN_ASCII, SAN_JSON };
+	static const char fills[] = { 'a', ' ', '~' };
+	for (size_t m = 0; m < 3; m++)
+		for (unsigned b = 0; b < 256; b++) {
+			char alone[16], want[64], in[24];
+			unsigned char c = (unsigned char)b;
+			san_text(alone, sizeof alone, (const char *)&c, 1, modes[m]);
+			for (size_t f = 0; f < sizeof fills; f++)
+				for (size_t pos = 0; pos < sizeof in; pos++) {
+					memset(in, fills[f], sizeof in);
+					in[pos] = (char)c;
+					snprintf(want, sizeof want, "%.*s%s%.*s", (int)pos, in, alone,
+					         (int)(sizeof in - 1 - pos), in + pos + 1);
+					assert_string_equal(san_n(in, sizeof in, modes[m]), want);
+				}
+		}
+}
+
 static void test_truncation(void **state)
 {
 	(void)state;
@@ -127,6 +151,11 @@ static void test_truncation(void **state)
 	assert_string_equal(buf, "abcdef");
 	assert_int_equal(san_text(buf, 5, "\xe4\xb8\xad\xe4\xb8\xad", 6, SAN_SCREEN), 6);
 	assert_string_equal(buf, "\xe4\xb8\xad");
+	/* A clean run after an escape is cut at a character, not dropped. */
+	assert_int_equal(san_text(buf, sizeof buf, "\x1b" "ab\xc3\xa9", 5, SAN_SCREEN), 8);
+	assert_string_equal(buf, "\\x1bab");
+	assert_int_equal(san_text(buf, sizeof buf, "\x1b" "abcdef", 7, SAN_SCREEN), 10);
+	assert_string_equal(buf, "\\x1babc");
 	/* cap 0: nothing written, length still reported. */
 	assert_int_equal(san_text(NULL, 0, "\x1b", 1, SAN_JSON), 6);
 	buf[0] = 'X';
@@ -205,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_json_quotes_and_backslash),
 		cmocka_unit_test(test_ascii_mode),
+		cmocka_unit_test(test_every_byte_in_every_lane),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_fputs),
 		cmocka_unit_test(test_width_and_fit),
