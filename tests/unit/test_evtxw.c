@@ -22,7 +22,6 @@
 
 #include <libevtx.h>
 
-#include "crc32.h"
 #include "evtx_chunk.h"
 #include "evtxw.h"
 #include "lx.h"
@@ -421,23 +420,6 @@ static void append_gen(evtxw *w, uint64_t seq0, unsigned count)
 }
 
 /* ---- tests ---- */
-
-static void test_crc32(void **state)
-{
-	(void)state;
-	static const char v[] = "123456789";
-	assert_int_equal(crc32_compute(v, 9), 0xCBF43926u);
-	assert_int_equal(crc32_compute(v, 0), 0);
-	assert_int_equal(crc32_update(crc32_compute(v, 4), v + 4, 5), 0xCBF43926u);
-	/* the slicing path (>= 8 bytes) against the byte-wise one */
-	uint8_t big[1000];
-	for (size_t i = 0; i < sizeof big; i++)
-		big[i] = (uint8_t)(i * 31 + 7);
-	uint32_t bytewise = 0;
-	for (size_t i = 0; i < sizeof big; i++)
-		bytewise = crc32_update(bytewise, big + i, 1);
-	assert_int_equal(crc32_compute(big, sizeof big), bytewise);
-}
 
 static void test_every_type(void **state)
 {
@@ -1018,7 +1000,6 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc32),
 		cmocka_unit_test(test_every_type),
 		cmocka_unit_test(test_chunks_and_templates),
 		cmocka_unit_test(test_chunk_filled_exactly),
