@@ -94,26 +94,11 @@ dw_num num_parse(const char *s, size_t len)
  * read or printed, where snprintf dominated the profile. */
 static size_t num_text(enum enc_kind k, uint64_t v, char *buf, size_t cap)
 {
-	static const char hexd[] = "0123456789abcdef";
-	char tmp[24];
-	size_t n = 0;
-	(void)cap;
-	if (k == ENC_DEC) {
-		do
-			tmp[n++] = (char)('0' + v % 10);
-		while ((v /= 10) != 0);
-	} else {
-		do
-			tmp[n++] = hexd[v & 15];
-		while ((v >>= 4) != 0);
-		if (k == ENC_HEX16)
-			while (n < 16)
-				tmp[n++] = '0';
-		tmp[n++] = 'x';
-		tmp[n++] = '0';
-	}
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	char tmp[24], *e = tmp + sizeof tmp;
+	const char *p = k == ENC_DEC ? fmt_dec(v, e) : fmt_hex_w(v, e, k == ENC_HEX16 ? 16 : 1);
+	size_t n = (size_t)(e - p);
+	(void)cap; /* at least 19 bytes: "0x" and 16 digits */
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return n;
 }

@@ -16,15 +16,22 @@ static inline char *fmt_dec(uint64_t v, char *end)
 	return end;
 }
 
+/* v in lower-case hex with "0x", zero-padded to at least width digits. */
+static inline char *fmt_hex_w(uint64_t v, char *end, unsigned width)
+{
+	char *d = end;
+	do
+		*--d = "0123456789abcdef"[v & 15];
+	while ((v >>= 4) || (unsigned)(end - d) < width);
+	*--d = 'x';
+	*--d = '0';
+	return d;
+}
+
 /* v in lower-case hex with "0x", no padding. */
 static inline char *fmt_hex(uint64_t v, char *end)
 {
-	do
-		*--end = "0123456789abcdef"[v & 15];
-	while (v >>= 4);
-	*--end = 'x';
-	*--end = '0';
-	return end;
+	return fmt_hex_w(v, end, 1);
 }
 
 /* v in exactly n decimal digits, zero-padded (v < 10^n), written forwards
