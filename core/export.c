@@ -20,6 +20,23 @@ typedef struct sbuf {
 	bool nomem;
 } sbuf;
 
+/* The JSON text (quoted, escaped) of interned strings by id: field names
+ * and interned values repeat in every event, so each is escaped once. A
+ * hostile log can intern many strings: the cache stops growing at
+ * JC_MAX_IDS ids or JC_MAX_TEXT bytes, and the rest is escaped each time. */
+#define JC_MAX_IDS (1u << 18)
+#define JC_MAX_TEXT (8u << 20)
+
+typedef struct jc_entry {
+	uint32_t off, len; /* into jcache.text; len 0 = not cached yet */
+} jc_entry;
+
+typedef struct jcache {
+	jc_entry *by_id;
+	size_t n_ids;
+	sbuf text;
+} jcache;
+
 struct exporter {
 	FILE *f;
 	bool own;           /* f is ours to close */
@@ -27,6 +44,8 @@ struct exporter {
 	export_opts o;
 	sbuf row;
 	sbuf cell;          /* scratch for one CSV/TSV cell */
+	sbuf data;          /* scratch for a CSV/TSV data column */
+	jcache jc;
 	unsigned ncells;    /* cells in the current CSV/TSV row */
 	unsigned long long count;
 	int err_no;         /* first write error */
@@ -120,11 +139,52 @@ static void json_dwstr(sbuf *b, dw_str s)
 	json_str(b, s.s, s.len);
 }
 
-static void json_atom(sbuf *b, uint32_t id)
+static bool jc_grow(jcache *c, uint32_t id)
 {
+	if (id < c->n_ids)
+		return true;
+	if (id >= JC_MAX_IDS)
+		return false;
+	size_t n = c->n_ids ? c->n_ids : 1024;
+	while (n <= id)
+		n *= 2;
+	jc_entry *v = realloc(c->by_id, n * sizeof *v);
+	if (!v)
+		return false;
+	memset(v + c->n_ids, 0, (n - c->n_ids) * sizeof *v);
+	c->by_id = v;
+	c->n_ids = n;
+	return true;
+}
+
+/* json_str() of the interned string id (text s), through the cache. */
+static void json_interned(jcache *c, sbuf *b, uint32_t id, dw_str s)
+{
+	if (id < c->n_ids && c->by_id[id].len) {
+		sbuf_add(b, c->text.p + c->by_id[id].off, c->by_id[id].len);
+		return;
+	}
+	size_t at = c->text.len;
+	if (c->text.len >= JC_MAX_TEXT || !jc_grow(c, id) ||
+	    (json_str(&c->text, s.s, s.len), c->text.nomem)) {
+		c->text.nomem = false;
+		c->text.len = at;
+		json_str(b, s.s, s.len);
+		return;
+	}
+	c->by_id[id] = (jc_entry){ (uint32_t)at, (uint32_t)(c->text.len - at) };
+	sbuf_add(b, c->text.p + at, c->text.len - at);
+}
+
+static void json_atom(jcache *c, sbuf *b, uint32_t id)
+{
+	if (!id) {
+		sbuf_puts(b, "null");
+		return;
+	}
 	size_t len;
 	const char *s = intern_str(id, &len);
-	json_str(b, id ? s : NULL, len);
+	json_interned(c, b, id, (dw_str){ s, len });
 }
 
 static void json_num(sbuf *b, dw_num v)
@@ -209,7 +269,7 @@ static void json_object(sbuf *b, const exporter *x, const event *ev)
 	sbuf_add(b, "}", 1);
 }
 
-static void json_data(sbuf *b, const event *ev)
+static void json_data(jcache *c, sbuf *b, const event *ev)
 {
 	event_iter it;
 	event_field f;
@@ -220,9 +280,15 @@ static void json_data(sbuf *b, const event *ev)
 		if (!first)
 			sbuf_add(b, ",", 1);
 		first = false;
-		json_dwstr(b, f.name);
+		if (f.name_id)
+			json_interned(c, b, f.name_id, f.name);
+		else
+			json_dwstr(b, f.name);
 		sbuf_add(b, ":", 1);
-		json_dwstr(b, f.value.s ? f.value : (dw_str){"", 0});
+		if (f.value_atom)
+			json_interned(c, b, f.value_atom, f.value);
+		else
+			json_dwstr(b, f.value.s ? f.value : (dw_str){"", 0});
 	}
 	sbuf_add(b, "}", 1);
 }
@@ -247,14 +313,14 @@ static void json_event(exporter *x, const event *ev)
 		sbuf_puts(b, "null");
 	}
 	sbuf_puts(b, ",\"computer\":");
-	json_atom(b, ev->computer);
+	json_atom(&x->jc, b, ev->computer);
 	sbuf_puts(b, ",\"event_id\":");
 	sbuf_dec(b, ev->event_id);
 	if (x->o.all_events) {
 		sbuf_puts(b, ",\"provider\":");
-		json_atom(b, ev->provider);
+		json_atom(&x->jc, b, ev->provider);
 		sbuf_puts(b, ",\"channel\":");
-		json_atom(b, ev->channel);
+		json_atom(&x->jc, b, ev->channel);
 		if (ev->flags & EVENT_HAS_PID) {
 			sbuf_puts(b, ",\"execution\":{\"pid\":");
 			sbuf_dec(b, ev->exec_pid);
@@ -280,7 +346,7 @@ static void json_event(exporter *x, const event *ev)
 	}
 	if (x->o.all_events) {
 		sbuf_puts(b, ",\"data\":");
-		json_data(b, ev);
+		json_data(&x->jc, b, ev);
 	}
 	if (ev->flags & EVENT_RECOVERED)
 		sbuf_puts(b, ",\"recovered\":true");
@@ -468,11 +534,11 @@ static void flat_event(exporter *x, const event *ev)
 			cell_dwstr(x, f.value);
 		else
 			cell_plain(x, "");
-		sbuf data = {0};
-		json_data(&data, ev);
-		cell_text(x, data.p, data.len, true);
-		x->row.nomem |= data.nomem;
-		free(data.p);
+		x->data.len = 0;
+		json_data(&x->jc, &x->data, ev);
+		cell_text(x, x->data.p, x->data.len, true);
+		x->row.nomem |= x->data.nomem;
+		x->data.nomem = false;
 	}
 	row_end(x);
 }
@@ -653,6 +719,9 @@ dw_status exporter_close(exporter *x, dw_err *err)
 		st = dw_err_set(err, DW_WRITE, "%s: %s", x->name, strerror(errno));
 	free(x->row.p);
 	free(x->cell.p);
+	free(x->data.p);
+	free(x->jc.by_id);
+	free(x->jc.text.p);
 	free(x->name);
 	free(x);
 	return st;
