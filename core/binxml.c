@@ -197,18 +197,20 @@ static dw_status fail_type(binxml *bx, size_t off, uint8_t type)
 
 /* ---- text ---- */
 
-/* What normalise() has to change: CR anywhere, TAB and LF in attributes. */
-enum { WS_CR = 1, WS_TABLF = 2 };
+/* What normalise() has to change: CR anywhere, TAB and LF in attributes.
+ * WS_CTRL: a C0 control other than those, kept as it is (xmlev_doc_parse()
+ * reads the ones libevtx writes raw), but never part of a name. */
+enum { WS_CR = 1, WS_TABLF = 2, WS_CTRL = 4 };
 
 static bool needs_normalising(unsigned ws, bool attr)
 {
-	return (ws & WS_CR) || (attr && ws);
+	return (ws & WS_CR) || (attr && (ws & WS_TABLF));
 }
 
 /* Appends n UTF-16LE code units at p as UTF-8, up to the first NUL (as
- * libevtx does). DW_FORMAT for characters an XML parser refuses (libevtx
- * writes them raw, so the reference path fails on them too). Adds to *ws
- * what normalise() will have to change: WS_CR, WS_TABLF. */
+ * libevtx does). DW_FORMAT for what libevtx renders differently: characters
+ * outside the BMP, U+FFFE and U+FFFF (which XML refuses). Adds to *ws what
+ * the text holds: WS_CR, WS_TABLF, WS_CTRL. */
 static dw_status put_utf16(sbuf *o, const uint8_t *p, size_t n, unsigned *ws)
 {
 	if (!sb_reserve(o, n * 3))
@@ -240,9 +242,7 @@ static dw_status put_utf16(sbuf *o, const uint8_t *p, size_t n, unsigned *ws)
 			}
 			if (u == 0)
 				break;
-			if (u != '\t' && u != '\n' && u != '\r')
-				return DW_FORMAT;
-			*ws |= u == '\r' ? WS_CR : WS_TABLF;
+			*ws |= u == '\r' ? WS_CR : u == '\t' || u == '\n' ? WS_TABLF : WS_CTRL;
 			*d++ = (char)u;
 		} else if (u < 0x800) {
 			*d++ = (char)(0xc0 | u >> 6);
@@ -326,7 +326,8 @@ static size_t read_name(binxml *bx, size_t off, size_t limit, uint32_t *toff,
 	unsigned ws = 0;
 	size_t from = bx->text.len;
 	if (plan_bytes(bx) + n * 3 > BINXML_MAX_PLAN_BYTES ||
-	    put_utf16(&bx->text, bx->c + off + 8, n, &ws) != DW_OK || ws ||
+	    put_utf16(&bx->text, bx->c + off + 8, n, &ws) != DW_OK ||
+	    ws /* blanks and controls: expat refuses such a name */ ||
 	    bx->text.len - from != n /* names are plain ASCII here */)
 		return 0;
 	*toff = (uint32_t)from;
@@ -818,8 +819,8 @@ static dw_status render(binxml *bx, const val *v, sbuf *o, unsigned *ws)
 	case V_STRING:
 		if (put_utf16(o, p, v->size / 2, ws) == DW_OK)
 			return DW_OK;
-		return fail(bx, DW_FORMAT, v->off, "text with a control character or a "
-		            "character outside the BMP is left to libevtx");
+		return fail(bx, DW_FORMAT, v->off, "text with a character outside the BMP "
+		            "or U+FFFE/U+FFFF is left to libevtx");
 	case V_UINT8:
 		put_dec_raw(o, p[0]);
 		return DW_OK;

@@ -55,8 +55,6 @@ typedef struct parser {
 	xmlev_doc *xd;
 	char *xml;
 	size_t xml_cap;
-	char *fix; /* p->xml with control characters replaced */
-	size_t fix_cap;
 	evtx_rec_ref refs[EVTX_CHUNK_MAX_RECORDS];
 	bool seen[EVTX_CHUNK_MAX_RECORDS]; /* refs[i] came out of libevtx */
 	binxml *bx;             /* the fast path (binxml.h) */
@@ -239,42 +237,6 @@ static dw_status event_from_header(libevtx_record_t *rec, uint64_t id, event *ou
 	return st;
 }
 
-/* libevtx copies control characters of the data (U+0001-U+001F) into its
- * XML as they are, which XML 1.0 forbids and expat refuses; real Security
- * logs have them (e.g. 4739 password policy fields). Each becomes its
- * Control Pictures symbol (U+2400 + c, e.g. U+2403 for U+0003): the record
- * stays readable and the value keeps a visible trace of the character.
- * Returns the text to parse (p->xml itself when there is none). */
-static const char *fix_controls(parser *p, size_t *len)
-{
-	const unsigned char *x = (const unsigned char *)p->xml;
-	size_t n = *len, bad = 0;
-	for (size_t i = 0; i < n; i++)
-		bad += x[i] < 0x20 && x[i] != '\t' && x[i] != '\n' && x[i] != '\r';
-	if (!bad)
-		return p->xml;
-	size_t need = n + 2 * bad;
-	if (need > p->fix_cap) {
-		char *f = realloc(p->fix, need);
-		if (!f)
-			return p->xml; /* expat then reports the record */
-		p->fix = f;
-		p->fix_cap = need;
-	}
-	char *o = p->fix;
-	for (size_t i = 0; i < n; i++) {
-		if (x[i] < 0x20 && x[i] != '\t' && x[i] != '\n' && x[i] != '\r') {
-			*o++ = (char)0xe2;
-			*o++ = (char)0x90;
-			*o++ = (char)(0x80 + x[i]);
-		} else {
-			*o++ = (char)x[i];
-		}
-	}
-	*len = need;
-	return p->fix;
-}
-
 static dw_status record_event(parser *p, libevtx_record_t *rec, uint64_t id,
                               bool recovered, event *out, char *why, size_t why_cap)
 {
@@ -282,8 +244,8 @@ static dw_status record_event(parser *p, libevtx_record_t *rec, uint64_t id,
 	dw_status st = render_xml(p, rec, &len, why, why_cap);
 	if (st == DW_OK) {
 		dw_err err;
-		const char *xml = fix_controls(p, &len);
-		st = xmlev_doc_parse(p->xd, xml, len, out, &err);
+		/* xmlev reads the raw control characters libevtx writes */
+		st = xmlev_doc_parse(p->xd, p->xml, len, out, &err);
 		if (st != DW_OK)
 			snprintf(why, why_cap, "%s", err.msg);
 	}
@@ -1169,7 +1131,6 @@ static void parser_free(parser *p)
 	binxml_destroy(p->bx);
 	evb_free(&p->b);
 	free(p->xml);
-	free(p->fix);
 	free(p->img);
 }
 

@@ -53,6 +53,9 @@ typedef struct xp {
 	                        FAILED: where to resume */
 	char why[160];
 	icache provider, channel, computer;
+	bool unmap;          /* the document went through ctl_map() */
+	bool esc;            /* unmapping text: a U+FDD0 mark came last */
+	strbuf abuf[2];      /* unmapped attribute values */
 } xp;
 
 /* Appends so that b holds at most limit bytes; false when memory is short. */
@@ -74,6 +77,76 @@ static bool sb_append(strbuf *b, const char *s, size_t n, size_t limit)
 	}
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
+	return true;
+}
+
+/* ---- raw control characters ----
+ *
+ * libevtx copies the C0 controls of a value (U+0001-U+001F except TAB, LF,
+ * CR) into its XML as they are, which XML 1.0 forbids and expat refuses;
+ * real Security logs have them (4739 password policy fields, and any text
+ * an attacker chose). xmlev_doc_parse() hides each control c from expat as
+ * the noncharacter U+FDD0 + c (a character XML allows), and every value it
+ * reads turns it back into the byte c. A real U+FDD0-U+FDEF in the document
+ * gets a U+FDD0 mark before it, so values come out exactly as the record
+ * holds them, whatever it holds. */
+
+#define NC_LEAD1 0xefu /* U+FDD0-U+FDEF in UTF-8: EF B7 90-AF */
+#define NC_LEAD2 0xb7u
+
+/* NUL is left to expat to refuse: U+FDD0 is the mark. */
+static bool is_ctl(unsigned char c)
+{
+	return c != 0 && c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+}
+
+static bool is_nc(const unsigned char *p, const unsigned char *end)
+{
+	return end - p >= 3 && p[0] == NC_LEAD1 && p[1] == NC_LEAD2 && p[2] >= 0x90 &&
+	       p[2] <= 0xaf;
+}
+
+/* Bytes the character at p (before end) takes once mapped. */
+static size_t mapped_size(const unsigned char *p, const unsigned char *end, size_t *n)
+{
+	if (is_nc(p, end)) {
+		*n = 3;
+		return 6;
+	}
+	*n = 1;
+	return is_ctl(*p) ? 3 : 1;
+}
+
+/* The next U+FDD0-U+FDEF at or after p, or end. */
+static const unsigned char *next_nc(const unsigned char *p, const unsigned char *end)
+{
+	while ((p = memchr(p, NC_LEAD1, (size_t)(end - p))) && !is_nc(p, end))
+		p++;
+	return p ? p : end;
+}
+
+/* Appends s[0..n), mapped text, to b unmapped (limit as sb_append). *esc
+ * carries a mark over to the next piece of the same text. */
+static bool sb_append_unmapped(strbuf *b, const char *s, size_t n, size_t limit, bool *esc)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		const unsigned char *m = next_nc(p, end);
+		if (!sb_append(b, (const char *)p, (size_t)(m - p), limit))
+			return false;
+		if (m == end)
+			break;
+		p = m + 3;
+		char c = (char)(m[2] - 0x90u);
+		bool ok = true;
+		if (*esc) /* marked: the noncharacter itself */
+			ok = sb_append(b, (const char *)m, 3, limit);
+		else if (c != 0)
+			ok = sb_append(b, &c, 1, limit);
+		*esc = !*esc && c == 0;
+		if (!ok)
+			return false;
+	}
 	return true;
 }
 
@@ -123,11 +196,27 @@ static void fail_here(xp *x, const char *why)
 	fail(x, DW_PARSE, true, here(x), "%s", why);
 }
 
-static const char *attr(const XML_Char **atts, const char *name)
+/* The value of attribute `name` and its length, or NULL when absent;
+ * unmapped into tmp when it needs to be. */
+static const char *attr(xp *x, const XML_Char **atts, const char *name, strbuf *tmp,
+                        size_t *len)
 {
-	for (; *atts; atts += 2)
-		if (strcmp(atts[0], name) == 0)
-			return atts[1];
+	for (; *atts; atts += 2) {
+		if (strcmp(atts[0], name) != 0)
+			continue;
+		const char *v = atts[1];
+		*len = strlen(v);
+		if (!x->unmap || !memchr(v, NC_LEAD1, *len))
+			return v;
+		bool esc = false;
+		tmp->len = 0;
+		if (!sb_append_unmapped(tmp, v, *len, SIZE_MAX, &esc)) {
+			fail_here(x, "out of memory");
+			return NULL;
+		}
+		*len = tmp->len;
+		return tmp->s ? tmp->s : "";
+	}
 	return NULL;
 }
 
@@ -140,6 +229,7 @@ static void capture(xp *x, enum capture what)
 	x->cap = what;
 	x->cap_depth = x->depth;
 	x->text.len = 0;
+	x->esc = false;
 	XML_SetCharacterDataHandler(x->p, on_text);
 }
 
@@ -173,21 +263,24 @@ static void system_element(xp *x, const char *name, const XML_Char **atts)
 {
 	event *ev = &x->b.ev;
 	const char *v;
+	size_t len, tlen;
 	uint64_t pid, tid = 0;
 	if (IS(name, "Provider")) {
-		if ((v = attr(atts, "Name")))
-			ev->provider = icache_get(&x->provider, v, strlen(v));
+		if ((v = attr(x, atts, "Name", &x->abuf[0], &len)))
+			ev->provider = icache_get(&x->provider, v, len);
 	} else if (IS(name, "EventID")) {
 		capture(x, CAP_EVENTID);
 	} else if (IS(name, "TimeCreated")) {
-		if ((v = attr(atts, "SystemTime")) && event_time_parse(v, strlen(v), &ev->filetime))
+		if ((v = attr(x, atts, "SystemTime", &x->abuf[0], &len)) &&
+		    event_time_parse(v, len, &ev->filetime))
 			ev->flags |= EVENT_HAS_TIME;
 	} else if (IS(name, "EventRecordID")) {
 		capture(x, CAP_RECORDID);
 	} else if (IS(name, "Execution")) {
-		const char *t = attr(atts, "ThreadID");
-		if ((v = attr(atts, "ProcessID")) && header_num(v, strlen(v), UINT32_MAX, &pid) &&
-		    (!t || header_num(t, strlen(t), UINT32_MAX, &tid))) {
+		const char *t = attr(x, atts, "ThreadID", &x->abuf[1], &tlen);
+		if ((v = attr(x, atts, "ProcessID", &x->abuf[0], &len)) &&
+		    header_num(v, len, UINT32_MAX, &pid) &&
+		    (!t || header_num(t, tlen, UINT32_MAX, &tid))) {
 			ev->exec_pid = (uint32_t)pid;
 			ev->exec_tid = (uint32_t)tid;
 			ev->flags |= EVENT_HAS_PID;
@@ -206,15 +299,16 @@ static void eventdata_element(xp *x, const char *name, const XML_Char **atts)
 		return;
 	}
 	x->n_data++;
-	const char *n = attr(atts, "Name");
+	size_t len;
+	const char *n = attr(x, atts, "Name", &x->abuf[0], &len);
 	if (n) {
-		field_begin(x, n, strlen(n));
+		field_begin(x, n, len);
 	} else {
 		/* Classic events carry bare insertion strings: name them as the
 		 * message template refers to them, %1 for the first <Data>. */
 		char buf[16];
-		int len = snprintf(buf, sizeof buf, "%%%u", x->n_data);
-		field_begin(x, buf, (size_t)len);
+		int blen = snprintf(buf, sizeof buf, "%%%u", x->n_data);
+		field_begin(x, buf, (size_t)blen);
 	}
 }
 
@@ -376,7 +470,8 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 	if (x->cap == CAP_NONE || x->state != XP_OPEN)
 		return;
 	/* One byte over the limit lets evb_add() see and flag the truncation. */
-	if (!sb_append(&x->text, s, (size_t)len, EVENT_FIELD_MAX + 1))
+	if (!(x->unmap ? sb_append_unmapped(&x->text, s, (size_t)len, EVENT_FIELD_MAX + 1, &x->esc)
+	               : sb_append(&x->text, s, (size_t)len, EVENT_FIELD_MAX + 1)))
 		fail_here(x, "out of memory");
 }
 
@@ -422,6 +517,8 @@ static void xp_free(xp *x)
 	event_free(&x->out);
 	free(x->text.s);
 	free(x->name.s);
+	free(x->abuf[0].s);
+	free(x->abuf[1].s);
 }
 
 /* Readies the parser for a new document: one event, or a stream's
@@ -444,6 +541,7 @@ static void xp_reset(xp *x, const char *enc)
 	x->depth = 0;
 	x->origin = 0;
 	x->state = XP_OPEN;
+	x->unmap = false;
 	begin_event(x);
 }
 
@@ -451,11 +549,60 @@ static void xp_reset(xp *x, const char *enc)
 
 struct xmlev_doc {
 	xp x;
+	char *map; /* the document after ctl_map() */
+	size_t map_cap;
 };
+
+/* The document with its raw controls and noncharacters mapped (see "raw
+ * control characters"), or xml itself when it has none; NULL when memory
+ * is short. *len is updated. */
+static const char *ctl_map(xmlev_doc *d, const char *xml, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)xml, *end = s + *len;
+	size_t need = 0, n;
+	for (const unsigned char *p = s; p < end; p += n)
+		need += mapped_size(p, end, &n);
+	if (need == *len)
+		return xml;
+	if (need > d->map_cap) {
+		char *m = realloc(d->map, need);
+		if (!m)
+			return NULL;
+		d->map = m;
+		d->map_cap = need;
+	}
+	unsigned char *o = (unsigned char *)d->map;
+	for (const unsigned char *p = s; p < end; p += n) {
+		size_t m = mapped_size(p, end, &n);
+		if (m == 1) {
+			*o++ = *p;
+			continue;
+		}
+		*o++ = NC_LEAD1;
+		*o++ = NC_LEAD2;
+		*o++ = (unsigned char)(0x90u + (n == 1 ? *p : 0u));
+		if (n == 3) {
+			memcpy(o, p, 3);
+			o += 3;
+		}
+	}
+	*len = need;
+	return d->map;
+}
+
+/* The offset in the caller's document of offset `at` in the mapped one. */
+static long long ctl_unmapped_offset(const char *xml, size_t len, long long at)
+{
+	const unsigned char *s = (const unsigned char *)xml, *end = s + len, *p = s;
+	size_t n;
+	for (long long m = 0; p < end && m < at; p += n)
+		m += (long long)mapped_size(p, end, &n);
+	return (long long)(p - s);
+}
 
 xmlev_doc *xmlev_doc_create(void)
 {
-	xmlev_doc *d = malloc(sizeof *d);
+	xmlev_doc *d = calloc(1, sizeof *d);
 	if (d && !xp_init(&d->x)) {
 		xmlev_doc_destroy(d);
 		d = NULL;
@@ -468,6 +615,7 @@ void xmlev_doc_destroy(xmlev_doc *d)
 	if (!d)
 		return;
 	xp_free(&d->x);
+	free(d->map);
 	free(d);
 }
 
@@ -478,17 +626,25 @@ dw_status xmlev_doc_parse(xmlev_doc *d, const char *xml, size_t len,
 	if (len > XMLEV_MAX_EVENT)
 		return dw_err_set(err, DW_PARSE, "byte 0: event larger than %u bytes",
 		                  XMLEV_MAX_EVENT);
+	size_t mlen = len;
+	const char *mapped = ctl_map(d, xml, &mlen);
+	if (!mapped)
+		return dw_err_set(err, DW_NOMEM, "byte 0: out of memory");
 	xp_reset(x, NULL);
-	XML_Parse(x->p, xml, (int)len, XML_TRUE);
+	x->unmap = mapped != xml;
+	XML_Parse(x->p, mapped, (int)mlen, XML_TRUE);
 	if (x->state == XP_DONE) {
 		*out = x->out;
 		memset(&x->out, 0, sizeof x->out);
 		return DW_OK;
 	}
-	if (x->state == XP_FAILED)
-		return dw_err_set(err, x->fail_st, "byte %lld: %s", (long long)x->stop_idx, x->why);
-	return dw_err_set(err, DW_PARSE, "byte %lld: %s",
-	                  (long long)XML_GetCurrentByteIndex(x->p),
+	bool failed = x->state == XP_FAILED;
+	long long at = failed ? (long long)x->stop_idx : (long long)XML_GetCurrentByteIndex(x->p);
+	if (x->unmap)
+		at = ctl_unmapped_offset(xml, len, at);
+	if (failed)
+		return dw_err_set(err, x->fail_st, "byte %lld: %s", at, x->why);
+	return dw_err_set(err, DW_PARSE, "byte %lld: %s", at,
 	                  XML_ErrorString(XML_GetErrorCode(x->p)));
 }
 

@@ -24,7 +24,11 @@ void xmlev_doc_destroy(xmlev_doc *d);
 
 /* Parses one complete <Event> document (UTF-8, optionally with an XML
  * declaration) into *out, which the caller then owns (event_free()).
- * On failure *out is untouched and err says why (with the byte offset). */
+ * On failure *out is untouched and err says why (with the byte offset).
+ * The document is XML as libevtx writes it: the C0 control characters XML
+ * forbids (U+0001-U+001F except TAB, LF, CR), which libevtx copies from a
+ * record as they are, are read as what they are, so values keep them
+ * exactly (the stream reader, for XML files, refuses them as XML does). */
 dw_status xmlev_doc_parse(xmlev_doc *d, const char *xml, size_t len,
                           event *out, dw_err *err);
 

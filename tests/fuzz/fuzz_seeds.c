@@ -192,6 +192,12 @@ static void xml_seeds(void)
 	b.len = 0;
 	xg_event_xml(&b, &d, 0);
 	seed_buf("fuzz_xmlev_doc", "7045.xml", &b);
+	/* raw controls, as libevtx writes them, next to U+FDD0 and U+FDEF */
+	b.len = 0;
+	xg_cat(&b, "<Event><System><Provider Name='P\x1b'/><EventID>4690</EventID>"
+	           "<Computer>h\x07\xef\xb7\x90</Computer></System><EventData><Data Name='N\x01'>"
+	           "\x1b]0;t\x07\xef\xb7\x90\x1b\xef\xb7\xaf\r\n</Data></EventData></Event>");
+	seed_buf("fuzz_xmlev_doc", "controls.xml", &b);
 	xg_free(&b);
 	xg_free(&t);
 }

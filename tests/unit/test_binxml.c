@@ -320,9 +320,12 @@ static int teardown_tmp(void **state)
 }
 
 #define EMOJI_EVERY 250
+#define HOSTILE_EVERY 10
 
 /* A mix of what Windows writes: 4690/4688/4656 with every writer type,
- * line breaks, markup characters, non-ASCII text, NULL values, UserData. */
+ * line breaks, markup characters, non-ASCII text, NULL values, UserData;
+ * and what an attacker may write: terminal controls in values, in a field
+ * name and in the computer name (HOSTILE_EVERY). */
 static void mixed_record(uint64_t i, evtxw_record *r, evtxw_field *f, char *buf, size_t cap)
 {
 	static const char *const computers[] = { "ws01.corp.example", "dc01.corp.example",
@@ -387,6 +390,13 @@ static void mixed_record(uint64_t i, evtxw_record *r, evtxw_field *f, char *buf,
 		f[n++] = (evtxw_field){ "ProcessName", EVTXW_STRING, "", 0 };
 		f[n++] = (evtxw_field){ "LoneLineFeed", EVTXW_STRING, "\n", 0 };
 		f[n++] = (evtxw_field){ "Blank", EVTXW_STRING, " \t", 0 };
+		if (i % HOSTILE_EVERY != 9)
+			break;
+		r->computer = "host\x1b[2J\x07";
+		f[n++] = (evtxw_field){ "Title", EVTXW_STRING, "\x1b]0;pwned\x07\x01\x1f\x7f\r\n", 0 };
+		/* U+FDD0, U+FDEF: what xmlev hides controls as */
+		f[n++] = (evtxw_field){ "Ctl\x1bName", EVTXW_STRING,
+		                        "\xef\xb7\x90\x1b\xef\xb7\xaf\xc2\x9b\xe2\x80\xae", 0 };
 		break;
 	}
 	r->n_fields = n;
@@ -772,6 +782,18 @@ static void test_types(void **state)
 		TV(0x00, 0),                                        /* Null (size 1) */
 		TV(0x01, '\n', 0),                                  /* a lone LF */
 		TV(0x01, 'a', 0, '\t', 0, '\r', 0, '\n', 0, 'b', 0), /* line ends */
+		/* control characters, kept exactly by both paths */
+		TV(0x01, 0x1b, 0, ']', 0, '0', 0, ';', 0, 't', 0, 0x07, 0), /* ESC ] 0 ; t BEL */
+		TV(0x01, 0x1b, 0, '[', 0, '2', 0, 'J', 0),          /* ESC [ 2 J */
+		TV(0x01, 0x01, 0, 0x03, 0, 0x0b, 0, 0x0c, 0, 0x1f, 0), /* other C0 */
+		TV(0x01, 0x1b, 0),                                  /* nothing else */
+		TV(0x01, 0x9b, 0, 0x2e, 0x20, 0x7f, 0),             /* CSI (C1), U+202E, DEL */
+		/* real U+FDD0, U+FDEF and U+FDDB next to ESC (0x1b): xmlev's own
+		 * stand-ins for controls must not be confused with them */
+		TV(0x01, 0xd0, 0xfd, 0x1b, 0, 0xef, 0xfd, 0xdb, 0xfd, 0xd0, 0xfd),
+		TV(0x01, 'a', 0, 0, 0, 'b', 0),                     /* a NUL: cut there */
+		TV(0x81, 0x1b, 0, 0, 0, 'x', 0, 0x07, 0, 0, 0),     /* String array */
+		TV(0x01, 0x3d, 0xd8, 0x00, 0xde, 0x1b, 0),          /* U+1F600 and ESC */
 	};
 	size_t n = sizeof vals / sizeof vals[0];
 	uint8_t *img = calloc(1, EVTX_FILE_HEADER_SIZE + EVTX_CHUNK_SIZE);
@@ -793,9 +815,10 @@ static void test_types(void **state)
 	assert_int_equal(t.mismatch, 0);
 	assert_int_equal(t.unmatched, 0);
 	/* Real32, Real64, Bool 2, SYSTEMTIME month 13, a SID authority of 2^32,
-	 * AnsiString: left to libevtx; everything else read alike */
-	assert_int_equal(t.fallback, 6);
-	assert_int_equal(t.equal, n - 6);
+	 * AnsiString, U+1F600: left to libevtx; everything else, control
+	 * characters included, read alike */
+	assert_int_equal(t.fallback, 7);
+	assert_int_equal(t.equal, n - 7);
 }
 
 /* ---- the parallel driver ---- */

@@ -394,10 +394,9 @@ static void cloexec_pipe(int fds[2])
 }
 
 /* The same through EVTX, where any character can be stored: ESC ] 0 ;
- * title BEL, ESC [ 2 J, U+009B and U+202E. No raw control reaches the
- * output. The EVTX reader turns C0 controls into their Control Pictures
- * (U+241B for ESC, src_evtx.c) before the sanitiser sees them; C1 and bidi
- * controls arrive as they are and are escaped. */
+ * title BEL, ESC [ 2 J, U+009B and U+202E. The events keep them exactly
+ * (on both EVTX paths: test_evtx.c); no raw control reaches the output:
+ * JSON writes each as \uXXXX, CSV and TSV as the screen shows them. */
 static void test_hostile_evtx_escaped(void **state)
 {
 	(void)state;
@@ -406,15 +405,26 @@ static void test_hostile_evtx_escaped(void **state)
 	tu_path(path, sizeof path, "hostile.evtx");
 	assert_int_equal(fx_evtx_4690(path, "ev\x1b]0;pwned\x07il", "D\x1b[2JX\xc2\x9b" "31m",
 	                              "host\xe2\x80\xae" "gpj.exe", &err), DW_OK);
-	result r = run((const char *[]){"--print", path, NULL});
-	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "\"computer\":\"host\\u202egpj.exe\""));
-	assert_non_null(strstr(r.out, "\"user\":\"ev\xe2\x90\x9b]0;pwned\xe2\x90\x87il\""));
-	assert_non_null(strstr(r.out, "\"domain\":\"D\xe2\x90\x9b[2JX\\u009b31m\""));
-	for (const char *c = r.out; *c; c++)
-		assert_true((unsigned char)*c >= 0x20 || *c == '\n');
-	assert_null(strstr(r.out, "\xc2\x9b"));
-	result_free(&r);
+	static const char *const formats[] = { "jsonl", "csv", "tsv" };
+	static const char *const want[][2] = {
+		{ "\"computer\":\"host\\u202egpj.exe\"",
+		  "\"user\":\"ev\\u001b]0;pwned\\u0007il\",\"domain\":\"D\\u001b[2JX\\u009b31m\"" },
+		{ ",host<U+202E>gpj.exe,4690,", ",ev\\x1b]0;pwned\\x07il,D\\x1b[2JX<U+009B>31m," },
+		{ "\thost<U+202E>gpj.exe\t4690\t", "\tev\\x1b]0;pwned\\x07il\tD\\x1b[2JX<U+009B>31m\t" },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		result r = run((const char *[]){"--print", "-f", formats[i], path, NULL});
+		assert_int_equal(r.status, 0);
+		for (size_t k = 0; k < 2; k++)
+			if (!strstr(r.out, want[i][k]))
+				fail_msg("%s: no %s in %s", formats[i], want[i][k], r.out);
+		for (const char *c = r.out; *c; c++) /* CSV ends lines with CR LF */
+			assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t' ||
+			            (*c == '\r' && c[1] == '\n'));
+		assert_null(strstr(r.out, "\xc2\x9b"));
+		assert_null(strstr(r.out, "\xe2\x80\xae"));
+		result_free(&r);
+	}
 }
 
 /* 3000 events into a pipe whose reader leaves after one line: dupwatch

@@ -316,6 +316,59 @@ static void test_doc_errors(void **state)
 	xmlev_doc_destroy(d);
 }
 
+/* libevtx writes a value's C0 controls raw into its XML: xmlev_doc_parse()
+ * reads them as they are, in text and attributes, next to real U+FDD0-U+FDEF
+ * (the noncharacters it hides them as); errors still name the caller's byte
+ * offset; the field limit counts the real bytes. The stream reader, for XML
+ * files, refuses them as XML does (test_resync_invalid_characters). */
+static void test_doc_raw_controls(void **state)
+{
+	(void)state;
+	xmlev_doc *d = xmlev_doc_create();
+	assert_non_null(d);
+	event ev;
+	dw_err err;
+	const char *xml =
+		"<Event><System><Provider Name='P\x1b]0;t\x07'/><EventID>4690</EventID>"
+		"<Computer> c\x01\xef\xb7\x90\x1f </Computer></System><EventData>"
+		"<Data Name='N\x1b\xef\xb7\xaf'>\x1b[2J\xef\xb7\x90\xef\xb7\x9b\x1b\xc2\x9b\r\nx\x7f</Data>"
+		"<Data>\xef\xb7\x90</Data></EventData></Event>";
+	assert_int_equal(xmlev_doc_parse(d, xml, strlen(xml), &ev, &err), DW_OK);
+	assert_atom(ev.provider, "P\x1b]0;t\x07");
+	assert_atom(ev.computer, "c\x01\xef\xb7\x90\x1f");
+	assert_int_equal(n_fields(&ev), 2);
+	assert_field(&ev, "N\x1b\xef\xb7\xaf", "\x1b[2J\xef\xb7\x90\xef\xb7\x9b\x1b\xc2\x9b\nx\x7f");
+	assert_field(&ev, "%2", "\xef\xb7\x90");
+	event_free(&ev);
+
+	/* 39 in the caller's text (the 2 controls count 1 byte each) */
+	expect_doc_error(d, "<Event><System><EventID>1\x01\x02</EventID></Sys></Event>", DW_PARSE,
+	                 "byte 39: mismatched tag");
+	/* no control in a name, as for any XML parser; NUL stays refused */
+	expect_doc_error(d, "<Event><System><EventID>1</EventID></System><EventData><A\x1b/>",
+	                 DW_PARSE, "byte 57: not well-formed");
+	const char nul[] = "<Event><System><EventID>1\0</EventID></System></Event>";
+	assert_int_equal(xmlev_doc_parse(d, nul, sizeof nul - 1, &ev, &err), DW_PARSE);
+
+	/* a value of more than EVENT_FIELD_MAX controls: cut there, flagged */
+	xg_buf b;
+	xg_init(&b);
+	xg_cat(&b, "<Event><System><EventID>1</EventID></System><EventData><Data Name='L'>");
+	for (size_t i = 0; i < EVENT_FIELD_MAX + 10; i++)
+		xg_cat(&b, "\x1b");
+	xg_cat(&b, "</Data></EventData></Event>");
+	assert_int_equal(xmlev_doc_parse(d, b.s, b.len, &ev, &err), DW_OK);
+	assert_true(ev.flags & EVENT_TRUNCATED);
+	event_field f;
+	assert_true(event_get_named(&ev, "L", 1, &f));
+	assert_int_equal(f.value.len, EVENT_FIELD_MAX);
+	for (size_t i = 0; i < f.value.len; i++)
+		assert_int_equal(f.value.s[i], '\x1b');
+	event_free(&ev);
+	xg_free(&b);
+	xmlev_doc_destroy(d);
+}
+
 /* ---- stream shapes ---- */
 
 static void test_one_event_per_line(void **state)
@@ -1222,6 +1275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doc_4690_as_windows_shows_it),
 		cmocka_unit_test(test_doc_errors),
+		cmocka_unit_test(test_doc_raw_controls),
 		cmocka_unit_test(test_one_event_per_line),
 		cmocka_unit_test(test_all_on_one_line),
 		cmocka_unit_test(test_events_wrapper),
