@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "intern.h"
 #include "le.h"
 
@@ -293,14 +294,9 @@ static dw_status put_str(sbuf *o, const char *s, size_t n)
 
 static void put_dec_raw(sbuf *o, uint64_t v)
 {
-	char t[24];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		o->p[o->len++] = t[--n];
+	char t[24], *e = t + sizeof t, *d = fmt_dec(v, e);
+	memcpy(o->p + o->len, d, (size_t)(e - d));
+	o->len += (size_t)(e - d);
 }
 
 static void put_hex_raw(sbuf *o, uint64_t v, unsigned width, bool upper)
