@@ -1,6 +1,7 @@
 #include "follow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdint.h>
@@ -12,7 +13,8 @@
 #include <unistd.h>
 
 #define FILE_MASK (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
-#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
+/* IN_ATTRIB: a replacement that could not be opened may now be (chmod). */
+#define DIR_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB)
 
 struct follow {
 	char *path;
@@ -20,8 +22,17 @@ struct follow {
 	int fd;            /* the reader's file; not owned */
 	dev_t dev;         /* identity of fd, to notice a replacement */
 	ino_t ino;
-	dev_t rep_dev;     /* replacement already reported, so a reader that */
-	ino_t rep_ino;     /* could not reopen it is not told again and again */
+	/* The replacement last reported. A reader that could not take it is
+	 * told again only when that may now work: after a chmod or chown, or,
+	 * if it opened but was refused (an EVTX reader finding no signature
+	 * yet in a file being copied in), once it changed size. */
+	dev_t rep_dev;
+	ino_t rep_ino;
+	mode_t rep_mode;
+	uid_t rep_uid;
+	gid_t rep_gid;
+	off_t rep_size;
+	bool rep_opened;   /* follow_reopen() gave the reader an fd for it */
 	off_t seen;        /* consumed by the reader */
 	off_t size;        /* size and mtime at the last return: a change */
 	struct timespec mtime; /* since then is a modification */
@@ -116,12 +127,38 @@ void follow_reset(follow *f, int fd)
 	f->gone = false;
 	f->rep_dev = 0;
 	f->rep_ino = 0;
+	f->rep_opened = false;
 	if (fstat(fd, &st) == 0) {
 		f->dev = st.st_dev;
 		f->ino = st.st_ino;
 		snapshot(f, &st);
 	}
 	watch_file(f);
+}
+
+int follow_reopen(follow *f, dw_err *err)
+{
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		dw_err_set(err, DW_OPEN, "%s: replaced by a file that cannot be opened: %s; "
+		           "waiting for a readable one", f->path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	const char *why = fstat(fd, &st) < 0 ? strerror(errno)
+	                : S_ISDIR(st.st_mode) ? strerror(EISDIR)
+	                : !S_ISREG(st.st_mode) ? "not a regular file" : NULL;
+	if (why) {
+		dw_err_set(err, DW_OPEN, "%s: replaced by a file that cannot be read: %s; "
+		           "waiting for a readable one", f->path, why);
+		close(fd);
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	f->rep_opened = true;
+	return fd;
 }
 
 /* Reads all pending inotify events; true if one says the file was written
@@ -171,10 +208,17 @@ static follow_change check(follow *f, bool notified)
 	}
 	if (ps.st_dev != f->dev || ps.st_ino != f->ino) {
 		f->gone = false;
-		if (ps.st_dev == f->rep_dev && ps.st_ino == f->rep_ino)
+		if (ps.st_dev == f->rep_dev && ps.st_ino == f->rep_ino &&
+		    ps.st_mode == f->rep_mode && ps.st_uid == f->rep_uid &&
+		    ps.st_gid == f->rep_gid && !(f->rep_opened && ps.st_size != f->rep_size))
 			return FOLLOW_NONE;
 		f->rep_dev = ps.st_dev;
 		f->rep_ino = ps.st_ino;
+		f->rep_mode = ps.st_mode;
+		f->rep_uid = ps.st_uid;
+		f->rep_gid = ps.st_gid;
+		f->rep_size = ps.st_size;
+		f->rep_opened = false;
 		return FOLLOW_REPLACED;
 	}
 	bool back = f->gone; /* moved away and back: look again */

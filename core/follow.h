@@ -32,6 +32,15 @@ void follow_close(follow *f);
 void follow_seen(follow *f, off_t offset);
 /* After a REPLACED, the reader reopened path as fd. */
 void follow_reset(follow *f, int fd);
+/* After a REPLACED: opens path for reading without blocking (a FIFO put in
+ * its place must not hang the reader) and returns the fd if it is a regular
+ * file (the caller owns it, and calls follow_reset() once it reads it).
+ * Otherwise -1, with err naming path and the error, ending "waiting for a
+ * readable one": the watcher reports REPLACED again when that file's mode
+ * or owner change (chmod), like `tail -F` noticing it become accessible.
+ * A file returned here but not taken (no follow_reset(): the reader found
+ * it is not its format, yet) is reported again when its size changes. */
+int follow_reopen(follow *f, dw_err *err);
 /* Blocks until a change, stop_fd readable, or timeout_ms (-1 forever).
  * Changes are relative to the previous return: MODIFIED when the size or
  * mtime differ from then or inotify saw a write (a read right after a

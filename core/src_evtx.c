@@ -999,21 +999,28 @@ static step_result tail_step(evtx_src *x)
 	return STEP_OK;
 }
 
-static bool reopen(evtx_src *x)
+static bool reopen(evtx_src *x, follow *f)
 {
-	int fd = open(x->s->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	dw_err err;
+	int fd = follow_reopen(f, &err);
+	if (fd < 0) {
+		msglog_add(x->s->log, MSG_WARN, "%s", err.msg);
 		return false;
+	}
 	char sig[8];
-	if (pread(fd, sig, sizeof sig, 0) != (ssize_t)sizeof sig ||
-	    memcmp(sig, "ElfFile\0", 8) != 0) {
-		msglog_add(x->s->log, MSG_WARN, "%s: replaced by a file that is not EVTX; "
-		           "waiting", x->s->path);
+	ssize_t n = pread(fd, sig, sizeof sig, 0);
+	if (n != (ssize_t)sizeof sig || memcmp(sig, "ElfFile\0", 8) != 0) {
+		/* Shorter: being written (copied in); follow tells when it grows. */
+		if (n < 0 || n == (ssize_t)sizeof sig)
+			msglog_add(x->s->log, MSG_WARN, "%s: replaced by a file that %s%s; waiting",
+			           x->s->path, n < 0 ? "cannot be read: " : "is not EVTX",
+			           n < 0 ? strerror(errno) : "");
 		close(fd);
 		return false;
 	}
 	close(x->s->fd);
 	x->s->fd = x->fd = fd;
+	follow_reset(f, fd);
 	return true;
 }
 
@@ -1038,14 +1045,16 @@ static void follow_loop(evtx_src *x)
 			break;
 		step_result r = STEP_OK;
 		if (ch == FOLLOW_REPLACED) {
-			if (!reopen(x))
+			if (!reopen(x, f))
 				continue;
-			follow_reset(f, x->fd);
 			emit_marker(x, "log file replaced; reading the new file");
 			read_all(x);
 		} else if (ch == FOLLOW_TRUNCATED) {
 			r = STEP_CLEARED;
-		} else if (ch != FOLLOW_GONE) {
+		} else if (ch == FOLLOW_GONE) {
+			msglog_add(s->log, MSG_WARN, "%s: file removed: waiting for it to come back",
+			           s->path);
+		} else {
 			r = tail_step(x);
 		}
 		if (r == STEP_CLEARED) {

@@ -2,7 +2,6 @@
  * xmlev_stream reader, pushes its events into the ring in batches, and
  * follows a regular file like `tail -F`. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +117,10 @@ static int read_some(xml_reader *r, off_t *off)
 static bool reopen(xml_reader *r, follow *fw, off_t *off)
 {
 	struct source *s = r->s;
-	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	dw_err err;
+	int fd = follow_reopen(fw, &err);
 	if (fd < 0) {
-		msglog_add(s->log, MSG_WARN, "%s: replaced, but cannot open the new file: %s",
-		           s->path, strerror(errno));
+		msglog_add(s->log, MSG_WARN, "%s", err.msg);
 		return false;
 	}
 	while (read_some(r, off) == 0 && !source_stopping(s))

@@ -165,8 +165,11 @@ void table_scroll(tui *t)
 		t->top = (int)sel;
 	if (sel >= (size_t)t->top + (size_t)h)
 		t->top = (int)(sel - (size_t)h + 1);
-	if (n > (size_t)h && (size_t)t->top > n - (size_t)h)
-		t->top = (int)(n - (size_t)h);
+	/* No blank rows under the last while rows above are hidden (the
+	 * terminal grew back after a tiny size). */
+	size_t max_top = n > (size_t)h ? n - (size_t)h : 0;
+	if ((size_t)t->top > max_top)
+		t->top = (int)max_top;
 	if (t->top < 0)
 		t->top = 0;
 }
