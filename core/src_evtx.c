@@ -83,6 +83,7 @@ typedef struct evtx_src {
 	uint64_t cur_first;
 	uint64_t done_id;
 	int64_t torn_since; /* ms; 0 = consistent */
+	int read_errno;     /* the tail's last read error, reported once */
 } evtx_src;
 
 typedef enum step_result { STEP_OK, STEP_AGAIN, STEP_CLEARED } step_result;
@@ -913,8 +914,16 @@ static step_result tail_step(evtx_src *x)
 	struct source *s = x->s;
 	struct stat st;
 	uint8_t hdr[EVTX_CHUNK_HEADER_SIZE];
-	if (fstat(x->fd, &st) < 0 || pread(x->fd, hdr, 128, 0) != 128)
+	ssize_t got_hdr = fstat(x->fd, &st) < 0 ? -1 : pread(x->fd, hdr, 128, 0);
+	if (got_hdr < 0 && errno != x->read_errno) {
+		/* a failing disk or share: say so once, keep trying */
+		x->read_errno = errno;
+		msglog_add(s->log, MSG_ERROR, "%s: byte 0: read error: %s; retrying", s->path,
+		           strerror(errno));
+	}
+	if (got_hdr != 128)
 		return STEP_AGAIN;
+	x->read_errno = 0;
 	evtx_file_header fh;
 	evtx_file_header_parse(hdr, 128, &fh);
 	bool fh_ok = fh.sig_ok && (fh.crc_ok || (fh.flags & EVTX_FILE_NO_CRC32));
