@@ -292,52 +292,81 @@ void event_iter_init(event_iter *it, const event *ev)
 	it->end = ev->data ? ev->data + ev->data_len : NULL;
 }
 
-bool event_iter_next(event_iter *it, event_field *f)
+/* One field as stored, before its name and value are turned into text. */
+typedef struct raw_field {
+	uint32_t name_id;   /* 0: the name is inline */
+	const char *name;   /* an inline name */
+	size_t name_len;
+	enum enc_kind k;
+	uint64_t v;         /* the number, the atom id, or the text's length */
+	const char *text;   /* ENC_STR */
+} raw_field;
+
+static bool raw_next(const uint8_t **pp, const uint8_t *end, raw_field *r)
 {
-	const uint8_t *p = it->p;
-	uint64_t n, v;
-	if (!p || p >= it->end || !varint_get(&p, it->end, &n))
+	const uint8_t *p = *pp;
+	uint64_t n;
+	if (!p || p >= end || !varint_get(&p, end, &n))
 		return false;
 	if (n & 1) {
 		n >>= 1;
-		if (n > (uint64_t)(it->end - p))
+		if (n > (uint64_t)(end - p))
 			return false;
-		f->name_id = 0;
-		f->name.s = (const char *)p;
-		f->name.len = (size_t)n;
+		r->name_id = 0;
+		r->name = (const char *)p;
+		r->name_len = (size_t)n;
 		p += n;
 	} else {
-		f->name_id = (uint32_t)(n >> 1);
-		f->name.s = intern_str(f->name_id, &f->name.len);
+		r->name_id = (uint32_t)(n >> 1);
 	}
-	if (p >= it->end)
+	if (p >= end)
 		return false;
-	enum enc_kind k = (enum enc_kind)*p++;
-	if (!varint_get(&p, it->end, &v))
+	r->k = (enum enc_kind)*p++;
+	if (!varint_get(&p, end, &r->v))
 		return false;
-	f->value_atom = 0;
-	switch (k) {
+	switch (r->k) {
 	case ENC_STR:
-		if (v > (uint64_t)(it->end - p))
+		if (r->v > (uint64_t)(end - p))
 			return false;
-		f->value.s = (const char *)p;
-		f->value.len = (size_t)v;
-		p += v;
+		r->text = (const char *)p;
+		p += r->v;
 		break;
 	case ENC_ATOM:
-		f->value_atom = (uint32_t)v;
-		f->value.s = intern_str(f->value_atom, &f->value.len);
-		break;
 	case ENC_HEX:
 	case ENC_HEX16:
 	case ENC_DEC:
-		f->value.len = num_text(k, v, f->buf, sizeof f->buf);
-		f->value.s = f->buf;
 		break;
 	default:
 		return false;
 	}
-	it->p = p;
+	*pp = p;
+	return true;
+}
+
+bool event_iter_next(event_iter *it, event_field *f)
+{
+	raw_field r;
+	if (!raw_next(&it->p, it->end, &r))
+		return false;
+	f->name_id = r.name_id;
+	if (r.name_id)
+		f->name.s = intern_str(r.name_id, &f->name.len);
+	else
+		f->name = (dw_str){ r.name, r.name_len };
+	f->value_atom = 0;
+	switch (r.k) {
+	case ENC_STR:
+		f->value = (dw_str){ r.text, (size_t)r.v };
+		break;
+	case ENC_ATOM:
+		f->value_atom = (uint32_t)r.v;
+		f->value.s = intern_str(f->value_atom, &f->value.len);
+		break;
+	default: /* the numbers, which raw_next() checked */
+		f->value.len = num_text(r.k, r.v, f->buf, sizeof f->buf);
+		f->value.s = f->buf;
+		break;
+	}
 	return true;
 }
 
@@ -409,22 +438,29 @@ static void view_fill(const event *ev, const view_slot *slots, size_t n, void *o
 		else
 			memcpy(base + slots[i].off, &none, sizeof none);
 	}
-	event_iter it;
-	event_field f;
+	/* The stored form is read directly: numbers need no text and back
+	 * (num_encoding() stores only what num_parse() reads as the same
+	 * number), names no lookup. */
 	uint64_t all = n < 64 ? (1ull << n) - 1 : ~0ull;
-	event_iter_init(&it, ev);
-	while (seen != all && event_iter_next(&it, &f)) {
-		if (f.name_id == 0) /* names stored inline are none of ours */
+	const uint8_t *p = ev->data, *end = ev->data ? ev->data + ev->data_len : NULL;
+	raw_field r;
+	while (seen != all && raw_next(&p, end, &r)) {
+		if (r.name_id == 0) /* names stored inline are none of ours */
 			continue;
 		for (size_t i = 0; i < n; i++) {
-			if (slots[i].id != f.name_id || (seen >> i & 1))
+			if (slots[i].id != r.name_id || (seen >> i & 1))
 				continue;
 			seen |= 1ull << i;
+			dw_str text = { NULL, 0 };
+			if (r.k == ENC_STR)
+				text = (dw_str){ r.text, (size_t)r.v };
+			else if (r.k == ENC_ATOM)
+				text.s = intern_str((uint32_t)r.v, &text.len);
 			if (slots[i].num) {
-				dw_num v = num_parse(f.value.s, f.value.len);
+				dw_num v = text.s ? num_parse(text.s, text.len) : (dw_num){ r.v, NUM_OK };
 				memcpy(base + slots[i].off, &v, sizeof v);
-			} else if (f.value.s != f.buf) { /* text kinds never live in buf */
-				memcpy(base + slots[i].off, &f.value, sizeof f.value);
+			} else if (text.s) { /* a text slot never holds a number */
+				memcpy(base + slots[i].off, &text, sizeof text);
 			}
 			break;
 		}
