@@ -24,7 +24,6 @@
 #include "evdiff.h"
 #include "event.h"
 #include "evtx_chunk.h"
-#include "evtx_fast.h"
 #include "evtxw.h"
 #include "intern.h"
 #include "le.h"
@@ -821,72 +820,6 @@ static void test_types(void **state)
 	assert_int_equal(t.equal, n - 7);
 }
 
-/* ---- the parallel driver ---- */
-
-typedef struct order {
-	const uint32_t *slots;
-	size_t next;         /* index expected next */
-	uint64_t *ids;       /* record ids in delivery order */
-	size_t n_ids, stop_after;
-} order;
-
-static bool take(void *arg, evtx_fast_chunk *c)
-{
-	order *o = arg;
-	assert_int_equal(c->index, o->next);
-	assert_int_equal(c->slot, o->slots[o->next]);
-	o->next++;
-	for (size_t i = 0; i < c->n_recs; i++) {
-		if (c->recs[i].st != DW_OK)
-			continue;
-		o->ids[o->n_ids++] = c->recs[i].ev.record_id;
-		if (i % 2) { /* the callback may take events: evtx_fast frees the rest */
-			event_free(&c->recs[i].ev);
-		}
-	}
-	return o->next != o->stop_after;
-}
-
-/* Chunks come back in the order asked for, whatever the worker count;
- * stopping early stops. */
-static void test_fast_order(void **state)
-{
-	(void)state;
-	char path[512];
-	snprintf(path, sizeof path, "%s/order.evtx", tmpdir);
-	write_mixed(path, 3000, 64);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	int fd = fileno(f);
-	uint32_t slots[64];
-	size_t n = 0;
-	for (uint32_t s = 64; s-- > 0;) /* newest first: any order is honoured */
-		slots[n++] = s;
-	uint64_t *ref = NULL;
-	size_t n_ref = 0;
-	for (unsigned threads = 1; threads <= 3; threads++) {
-		order o = { slots, 0, calloc(4000, sizeof(uint64_t)), 0, 0 };
-		dw_err err;
-		assert_int_equal(evtx_fast_run(fd, slots, n, threads, take, &o, &err), DW_OK);
-		assert_int_equal(o.next, n);
-		assert_int_equal(o.n_ids, 3000 - 3000 / EMOJI_EVERY);
-		if (!ref) {
-			ref = o.ids;
-			n_ref = o.n_ids;
-		} else {
-			assert_memory_equal(ref, o.ids, n_ref * sizeof *ref);
-			free(o.ids);
-		}
-	}
-	order o = { slots, 0, calloc(4000, sizeof(uint64_t)), 0, 5 };
-	dw_err err;
-	assert_int_equal(evtx_fast_run(fd, slots, n, 2, take, &o, &err), DW_OK);
-	assert_int_equal(o.next, 5);
-	free(o.ids);
-	free(ref);
-	fclose(f);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -895,7 +828,6 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_garbled),
 		cmocka_unit_test(test_types),
-		cmocka_unit_test(test_fast_order),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
