@@ -4,9 +4,14 @@
  * a chunked slot pool (pointers to instances stay valid while the pool
  * grows), a hash from (computer, pid, handle) to the newest instance of that
  * key with older ones chained behind it, and two LRU lists (live, ended)
- * ordered by last touch. 4690 resolutions live in a deque ordered by seq.
- * Each instance lists the seqs of the 4690s that refer to it, so that a
- * late explanation can tell which rows changed. */
+ * ordered by last touch. 4690 resolutions live in a deque of fixed-size
+ * chunks ordered by seq, numbered in arrival order. Each 4690 record is on
+ * up to three lists threaded through the records themselves (the older
+ * 4690 with the same source process, target process, source handle), and
+ * each instance holds the newest number of its lists: a late explanation
+ * walks them to tell which rows changed, and an instance that is freed
+ * walks them to unlink itself, so records keep 32-bit slots, not ids.
+ * Memory per entry: docs/correlation.md. */
 #include "correl.h"
 
 #include <stdlib.h>
@@ -19,6 +24,8 @@
 #define CHUNK_SHIFT 10
 #define CHUNK (1u << CHUNK_SHIFT)
 #define MAX_SLOTS (1u << 30)
+#define DCHUNK_SHIFT 12      /* 4690 records per chunk: 4096 (288 KiB) */
+#define DCHUNK (1u << DCHUNK_SHIFT)
 #define PID_SYSTEM 4u
 #define PID_IDLE 0u
 #define FT_PER_MS 10000u     /* FILETIME ticks (100 ns) per millisecond */
@@ -34,11 +41,6 @@ enum hnd_info { INFO_NONE, INFO_4663, INFO_4656 };
 enum { L_LIVE, L_ENDED };
 enum { T_PROC, T_HND };
 
-typedef struct refs {
-	uint64_t *v;  /* seqs of 4690s referring to the instance, ascending */
-	uint32_t n, cap;
-} refs;
-
 /* Common head of a process or handle instance. */
 typedef struct node {
 	uint64_t a, b;             /* pid; handle value (0 for processes) */
@@ -46,7 +48,10 @@ typedef struct node {
 	uint64_t end_seq;          /* end of the lifetime, CORREL_NOSEQ while live */
 	uint64_t last_seq;         /* last touch (LRU and ageing) */
 	uint64_t first_time;       /* event time at first_seq, 0 if none */
-	refs refs;
+	/* 4690s naming it, as their number + 1 (0: none): for a process the
+	 * newest with it as source [0] and as target [1]; for a handle the
+	 * newest with it as source [0] and the one that created it [1]. */
+	uint64_t dhead[2];
 	uint32_t computer, serial;
 	uint32_t hnext;            /* hash chain (or free list) */
 	uint32_t older, newer;     /* neighbours among the instances of the key */
@@ -68,7 +73,7 @@ typedef struct hnd {
 	node n;
 	uint64_t origin;           /* handle it was duplicated from, 0 if opened */
 	uint64_t open_seq, close_seq;
-	uint64_t access_seq[CORREL_ACCESS_KEEP];
+	uint64_t *access_seq;      /* CORREL_ACCESS_KEEP, allocated by the first */
 	char *name;
 	uint32_t name_len;
 	uint32_t type, access, naccess;
@@ -91,14 +96,25 @@ typedef struct table {
 	int kind;
 } table;
 
+/* The lists a 4690 record is on (dup.link). */
+enum { DL_SP, DL_TP, DL_SH, DL_COUNT };
+
+/* A 4690 resolution: 72 bytes. */
 typedef struct dup {
 	uint64_t seq, filetime;
-	uint64_t src_pid, src_handle, tgt_pid, tgt_handle;
-	uint64_t src_proc, tgt_proc, src_hnd, tgt_hnd;
-	uint64_t gen;
+	uint32_t src_handle, tgt_handle; /* sign-extended (see dup_handle) */
+	uint32_t src_pid, tgt_pid; /* Windows PIDs are 32 bits (see on_4690) */
 	uint32_t computer;
-	bool changed;
+	uint32_t sp, tp, sh, th;   /* instance slots, 0 if none or freed since */
+	uint32_t link[DL_COUNT];   /* number - the older one's on each list,
+	                              0: end (or too far back to be held) */
+	uint32_t gen;              /* low 29 bits of the generation | DUP_* */
 } dup;
+
+#define DUP_CHANGED 0x80000000u /* listed in c->changed */
+#define DUP_WIDE_SRC 0x40000000u /* src_handle did not fit 32 bits */
+#define DUP_WIDE_TGT 0x20000000u /* nor did tgt_handle */
+#define DUP_GEN_MASK 0x1fffffffu
 
 typedef struct u64vec {
 	uint64_t *v;
@@ -108,14 +124,17 @@ typedef struct u64vec {
 struct correl {
 	correl_limits lim;
 	table procs, hnds;
-	dup *dups;
-	size_t dhead, dn, dcap;     /* dups[dhead .. dhead+dn) */
+	dup **dch;                  /* chunks: dch[k] holds numbers from
+	                               (dch_first + k) << DCHUNK_SHIFT */
+	size_t ndch, dchcap;
+	uint64_t dch_first;
+	uint64_t dfirst, dnext;     /* numbers of the 4690s held */
 	u64vec changed;
 	uint64_t gen;
 	uint64_t last_seq, last_time, forgot;
 	bool fed;
 	bool nomem;                 /* an allocation failed during this feed */
-	size_t text_bytes;          /* owned strings and refs arrays */
+	size_t text_bytes;          /* owned strings and access lists */
 };
 
 /* The event being fed. */
@@ -254,6 +273,40 @@ static dw_str text_str(const char *s, uint32_t len)
 	return r;
 }
 
+/* ---- 4690 records by number, and their lists ---- */
+
+static dup *dup_at(const correl *c, uint64_t no)
+{
+	return &c->dch[(no >> DCHUNK_SHIFT) - c->dch_first][no & (DCHUNK - 1)];
+}
+
+/* The newest record of a list whose head is h (number + 1), if held. */
+static dup *dl_first(const correl *c, uint64_t h, uint64_t *no)
+{
+	if (!h || h - 1 < c->dfirst)
+		return NULL;
+	*no = h - 1;
+	return dup_at(c, *no);
+}
+
+/* The next older record on list l after record *no (d), if held. */
+static dup *dl_next(const correl *c, const dup *d, int l, uint64_t *no)
+{
+	uint32_t delta = d->link[l];
+	if (!delta || delta > *no - c->dfirst)
+		return NULL;
+	*no -= delta;
+	return dup_at(c, *no);
+}
+
+/* Puts record no (d) at the front of the list whose head is *head. */
+static void dl_push(dup *d, int l, uint64_t no, uint64_t *head)
+{
+	uint64_t delta = *head ? no - (*head - 1) : 0;
+	d->link[l] = delta <= UINT32_MAX ? (uint32_t)delta : 0;
+	*head = no + 1;
+}
+
 /* ---- the slot pool, hash and LRU lists of a table ---- */
 
 static node *tn(const table *t, uint32_t i)
@@ -265,6 +318,12 @@ static node *tn(const table *t, uint32_t i)
 static uint64_t node_id(const node *n, uint32_t i)
 {
 	return (uint64_t)n->serial << 32 | i;
+}
+
+/* The id of the instance in slot i, 0 for slot 0. */
+static uint64_t slot_id(const table *t, uint32_t i)
+{
+	return i ? node_id(tn(t, i), i) : 0;
 }
 
 /* The slot of a still-held instance id, 0 otherwise. */
@@ -403,8 +462,6 @@ static bool tab_rehash(table *t)
 
 static void node_release(correl *c, table *t, node *n)
 {
-	c->text_bytes -= (size_t)n->refs.cap * sizeof *n->refs.v;
-	free(n->refs.v);
 	if (t->kind == T_PROC) {
 		proc *p = (proc *)(void *)n;
 		c->text_bytes -= p->cmdline_len ? p->cmdline_len + 1 : 0;
@@ -413,7 +470,30 @@ static void node_release(correl *c, table *t, node *n)
 		hnd *h = (hnd *)(void *)n;
 		c->text_bytes -= h->name_len ? h->name_len + 1 : 0;
 		free(h->name);
+		if (h->access_seq)
+			c->text_bytes -= CORREL_ACCESS_KEEP * sizeof *h->access_seq;
+		free(h->access_seq);
 	}
+}
+
+/* Clears slot i from the 4690 records that name it, before it is freed:
+ * they then know its instance no more, as ids of forgotten instances. */
+static void dup_unlink(correl *c, const table *t, uint32_t i)
+{
+	const node *n = tn(t, i);
+	uint64_t no;
+	dup *d;
+	if (t->kind == T_PROC) {
+		for (d = dl_first(c, n->dhead[0], &no); d; d = dl_next(c, d, DL_SP, &no))
+			d->sp = 0;
+		for (d = dl_first(c, n->dhead[1], &no); d; d = dl_next(c, d, DL_TP, &no))
+			d->tp = 0;
+		return;
+	}
+	for (d = dl_first(c, n->dhead[0], &no); d; d = dl_next(c, d, DL_SH, &no))
+		d->sh = 0;
+	if ((d = dl_first(c, n->dhead[1], &no)) != NULL)
+		d->th = 0;
 }
 
 static void tab_free(correl *c, table *t, uint32_t i)
@@ -436,6 +516,7 @@ static void tab_free(correl *c, table *t, uint32_t i)
 			tn(t, n->older)->newer = n->newer;
 	}
 	list_remove(t, i);
+	dup_unlink(c, t, i);
 	node_release(c, t, n);
 	uint32_t serial = n->serial;
 	memset(n, 0, t->esz);
@@ -552,10 +633,10 @@ static hnd *H(const correl *c, uint32_t i)
 
 static dup *dup_find(const correl *c, uint64_t seq)
 {
-	size_t lo = 0, hi = c->dn;
+	uint64_t lo = c->dfirst, hi = c->dnext;
 	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		dup *d = &c->dups[c->dhead + mid];
+		uint64_t mid = lo + (hi - lo) / 2;
+		dup *d = dup_at(c, mid);
 		if (d->seq == seq)
 			return d;
 		if (d->seq < seq)
@@ -564,6 +645,50 @@ static dup *dup_find(const correl *c, uint64_t seq)
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* The generation of a record: its low 29 bits are kept, and records older
+ * than 2^29 changes are long forgotten. */
+static uint64_t dup_gen(const correl *c, const dup *d)
+{
+	return c->gen - ((c->gen - d->gen) & DUP_GEN_MASK);
+}
+
+/* Handle values are 32 bits, sign-extended for kernel handles
+ * (0xffffffff80001748): a record keeps them in 32. */
+static bool fits32(uint64_t v)
+{
+	return v == (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+}
+
+/* A handle value of a record. A value wider than 32 bits (never in a real
+ * log) is known only from its instance, while that is held. */
+static uint64_t dup_handle(const correl *c, const dup *d, bool target)
+{
+	if (!(d->gen & (target ? DUP_WIDE_TGT : DUP_WIDE_SRC)))
+		return (uint64_t)(int64_t)(int32_t)(target ? d->tgt_handle : d->src_handle);
+	uint32_t i = target ? d->th : d->sh;
+	return i ? H(c, i)->n.b : 0;
+}
+
+/* Room for record number c->dnext; NULL when memory is short. */
+static dup *dup_append(correl *c)
+{
+	if ((c->dnext >> DCHUNK_SHIFT) - c->dch_first == c->ndch) {
+		if (c->ndch == c->dchcap) {
+			size_t cap = c->dchcap ? c->dchcap * 2 : 16;
+			dup **p = realloc(c->dch, cap * sizeof *p);
+			if (!p)
+				return NULL;
+			c->dch = p;
+			c->dchcap = cap;
+		}
+		dup *ch = malloc(DCHUNK * sizeof *ch);
+		if (!ch)
+			return NULL;
+		c->dch[c->ndch++] = ch;
+	}
+	return dup_at(c, c->dnext);
 }
 
 static bool vec_push(u64vec *v, uint64_t x)
@@ -580,44 +705,15 @@ static bool vec_push(u64vec *v, uint64_t x)
 	return true;
 }
 
-static void refs_add(correl *c, node *n, uint64_t seq)
-{
-	refs *r = &n->refs;
-	if (r->n && r->v[r->n - 1] == seq)
-		return;
-	if (r->n == r->cap) {
-		/* Drop references to forgotten 4690s before growing. */
-		uint32_t k = 0;
-		while (k < r->n && r->v[k] < c->forgot)
-			k++;
-		if (k) {
-			memmove(r->v, r->v + k, (r->n - k) * sizeof *r->v);
-			r->n -= k;
-		}
-	}
-	if (r->n == r->cap) {
-		uint32_t cap = r->cap ? r->cap * 2 : 2;
-		uint64_t *p = realloc(r->v, cap * sizeof *p);
-		if (!p) {
-			c->nomem = true;
-			return;
-		}
-		c->text_bytes += (size_t)(cap - r->cap) * sizeof *p;
-		r->v = p;
-		r->cap = cap;
-	}
-	r->v[r->n++] = seq;
-}
-
 static void dup_mark(correl *c, dup *d)
 {
-	d->gen = c->gen;
-	if (!d->changed) {
+	d->gen = (d->gen & ~DUP_GEN_MASK) | ((uint32_t)c->gen & DUP_GEN_MASK);
+	if (!(d->gen & DUP_CHANGED)) {
 		if (!vec_push(&c->changed, d->seq)) {
 			c->nomem = true;
 			return;
 		}
-		d->changed = true;
+		d->gen |= DUP_CHANGED;
 	}
 }
 
@@ -626,19 +722,23 @@ static void dup_mark(correl *c, dup *d)
 static void notify(correl *c, const table *t, uint32_t i, int depth)
 {
 	const node *n = tn(t, i);
-	uint64_t id = node_id(n, i);
+	uint64_t no;
+	dup *d;
 	if (depth == 0)
 		c->gen++;
-	for (uint32_t k = 0; k < n->refs.n; k++) {
-		dup *d = dup_find(c, n->refs.v[k]);
-		if (!d)
-			continue;
+	if (t->kind == T_PROC) {
+		for (d = dl_first(c, n->dhead[0], &no); d; d = dl_next(c, d, DL_SP, &no))
+			dup_mark(c, d);
+		for (d = dl_first(c, n->dhead[1], &no); d; d = dl_next(c, d, DL_TP, &no))
+			dup_mark(c, d);
+		return;
+	}
+	if ((d = dl_first(c, n->dhead[1], &no)) != NULL)
 		dup_mark(c, d);
-		if (t->kind == T_HND && d->src_hnd == id && depth < ORIGIN_DEPTH) {
-			uint32_t child = tab_slot(t, d->tgt_hnd);
-			if (child && child != i)
-				notify(c, t, child, depth + 1);
-		}
+	for (d = dl_first(c, n->dhead[0], &no); d; d = dl_next(c, d, DL_SH, &no)) {
+		dup_mark(c, d);
+		if (d->th && d->th != i && depth < ORIGIN_DEPTH)
+			notify(c, t, d->th, depth + 1);
 	}
 }
 
@@ -811,8 +911,16 @@ static void hnd_fill(correl *c, uint32_t i, const fctx *f, const gathered *g, ui
 		h->access = (uint32_t)g->n[G_AccessMask].v;
 }
 
-static void hnd_access(hnd *h, uint64_t seq)
+static void hnd_access(correl *c, hnd *h, uint64_t seq)
 {
+	if (!h->access_seq && h->naccess < CORREL_ACCESS_KEEP) {
+		h->access_seq = malloc(CORREL_ACCESS_KEEP * sizeof *h->access_seq);
+		if (!h->access_seq) {
+			c->nomem = true;
+			return;
+		}
+		c->text_bytes += CORREL_ACCESS_KEEP * sizeof *h->access_seq;
+	}
 	if (h->naccess < CORREL_ACCESS_KEEP)
 		h->access_seq[h->naccess] = seq;
 	if (h->naccess < UINT32_MAX)
@@ -863,14 +971,14 @@ static void on_4663(correl *c, const fctx *f, const gathered *g)
 		if (!i)
 			return;
 		hnd_fill(c, i, f, g, INFO_4663);
-		hnd_access(H(c, i), f->seq);
+		hnd_access(c, H(c, i), f->seq);
 		return;
 	}
 	hnd *e = H(c, i);
 	bool fill = e->info == INFO_NONE && !e->origin;
 	if (fill)
 		hnd_fill(c, i, f, g, INFO_4663);
-	hnd_access(e, f->seq);
+	hnd_access(c, e, f->seq);
 	touch(&c->hnds, i, f->seq);
 	/* Chains list the first CORREL_ACCESS_KEEP accesses only: later ones
 	 * change no row (and a busy handle would notify on every one). */
@@ -911,22 +1019,13 @@ static void on_4690(correl *c, const fctx *f, const gathered *g)
 {
 	dw_num spid = g->n[G_SourceProcessId], tpid = g->n[G_TargetProcessId];
 	dw_num sh_v = g->n[G_SourceHandleId], th_v = g->n[G_TargetHandleId];
-	if (!num_ok(spid) || !num_ok(tpid))
+	/* A PID is a DWORD: a wider one is as malformed as a missing one. */
+	if (!num_ok(spid) || !num_ok(tpid) || spid.v > UINT32_MAX || tpid.v > UINT32_MAX)
 		return;
-	if (c->dhead + c->dn == c->dcap) {
-		if (c->dhead > c->dcap / 2) {
-			memmove(c->dups, c->dups + c->dhead, c->dn * sizeof *c->dups);
-			c->dhead = 0;
-		} else {
-			size_t cap = c->dcap ? c->dcap * 2 : 256;
-			dup *p = realloc(c->dups, cap * sizeof *p);
-			if (!p) {
-				c->nomem = true;
-				return;
-			}
-			c->dups = p;
-			c->dcap = cap;
-		}
+	dup *d = dup_append(c);
+	if (!d) {
+		c->nomem = true;
+		return;
 	}
 	uint32_t sp = proc_get(c, f, spid.v);
 	uint32_t tp = proc_get(c, f, tpid.v);
@@ -945,32 +1044,33 @@ static void on_4690(correl *c, const fctx *f, const gathered *g)
 		th = hnd_new(c, f, tpid.v, th_v.v);
 		if (th) {
 			H(c, th)->n.flags &= (uint8_t)~NF_IMPLICIT;
-			H(c, th)->origin = sh ? node_id(&H(c, sh)->n, sh) : 0;
+			H(c, th)->origin = slot_id(&c->hnds, sh);
 			touch_origins(c, th, f->seq);
 		}
 	}
-	dup *d = &c->dups[c->dhead + c->dn++];
+	uint64_t no = c->dnext++;
 	memset(d, 0, sizeof *d);
 	d->seq = f->seq;
 	d->filetime = f->time;
 	d->computer = f->computer;
-	d->src_pid = spid.v;
-	d->tgt_pid = tpid.v;
-	d->src_handle = sh_v.v;
-	d->tgt_handle = th_v.v;
-	d->src_proc = sp ? node_id(&P(c, sp)->n, sp) : 0;
-	d->tgt_proc = tp ? node_id(&P(c, tp)->n, tp) : 0;
-	d->src_hnd = sh ? node_id(&H(c, sh)->n, sh) : 0;
-	d->tgt_hnd = th ? node_id(&H(c, th)->n, th) : 0;
-	d->gen = ++c->gen;
+	d->src_pid = (uint32_t)spid.v;
+	d->tgt_pid = (uint32_t)tpid.v;
+	d->src_handle = (uint32_t)sh_v.v;
+	d->tgt_handle = (uint32_t)th_v.v;
+	d->sp = sp;
+	d->tp = tp;
+	d->sh = sh;
+	d->th = th;
+	d->gen = (uint32_t)++c->gen & DUP_GEN_MASK;
+	d->gen |= (fits32(sh_v.v) ? 0 : DUP_WIDE_SRC) | (fits32(th_v.v) ? 0 : DUP_WIDE_TGT);
 	if (sp)
-		refs_add(c, &P(c, sp)->n, f->seq);
+		dl_push(d, DL_SP, no, &P(c, sp)->n.dhead[0]);
 	if (tp)
-		refs_add(c, &P(c, tp)->n, f->seq);
+		dl_push(d, DL_TP, no, &P(c, tp)->n.dhead[1]);
 	if (sh)
-		refs_add(c, &H(c, sh)->n, f->seq);
+		dl_push(d, DL_SH, no, &H(c, sh)->n.dhead[0]);
 	if (th)
-		refs_add(c, &H(c, th)->n, f->seq);
+		H(c, th)->n.dhead[1] = no + 1;
 }
 
 /* ---- lifecycle ---- */
@@ -1023,7 +1123,9 @@ void correl_destroy(correl *c)
 		return;
 	tab_destroy(c, &c->procs);
 	tab_destroy(c, &c->hnds);
-	free(c->dups);
+	for (size_t k = 0; k < c->ndch; k++)
+		free(c->dch[k]);
+	free(c->dch);
 	free(c->changed.v);
 	free(c);
 }
@@ -1073,12 +1175,14 @@ void correl_forget_before(correl *c, uint64_t seq)
 	if (seq <= c->forgot)
 		return;
 	c->forgot = seq;
-	while (c->dn && c->dups[c->dhead].seq < seq) {
-		c->dhead++;
-		c->dn--;
+	while (c->dfirst < c->dnext && dup_at(c, c->dfirst)->seq < seq)
+		c->dfirst++;
+	while (c->ndch && (c->dch_first + 1) << DCHUNK_SHIFT <= c->dfirst) {
+		free(c->dch[0]);
+		memmove(c->dch, c->dch + 1, (c->ndch - 1) * sizeof *c->dch);
+		c->ndch--;
+		c->dch_first++;
 	}
-	if (!c->dn)
-		c->dhead = 0;
 	tab_forget(c, &c->procs, seq);
 	tab_forget(c, &c->hnds, seq);
 	/* Changes to forgotten rows are of no use to anyone. */
@@ -1103,7 +1207,7 @@ size_t correl_take_changed(correl *c, uint64_t *seqs, size_t max)
 		dup *d = dup_find(c, c->changed.v[i]);
 		if (!d)
 			continue;
-		d->changed = false;
+		d->gen &= ~DUP_CHANGED;
 		seqs[n++] = d->seq;
 	}
 	if (i) {
@@ -1200,7 +1304,7 @@ static void object_fill(const correl *c, const dup *d, correl_object *out)
 {
 	memset(out, 0, sizeof *out);
 	out->opened_seq = CORREL_NOSEQ;
-	uint32_t r = hnd_root(c, d->src_hnd ? d->src_hnd : d->tgt_hnd);
+	uint32_t r = hnd_root(c, slot_id(&c->hnds, d->sh ? d->sh : d->th));
 	if (!r || H(c, r)->info == INFO_NONE)
 		return;
 	const hnd *h = H(c, r);
@@ -1239,14 +1343,14 @@ bool correl_get(const correl *c, uint64_t seq, correl_dup *out)
 	out->filetime = d->filetime;
 	out->computer = d->computer;
 	out->src_pid = d->src_pid;
-	out->src_handle = d->src_handle;
+	out->src_handle = dup_handle(c, d, false);
 	out->tgt_pid = d->tgt_pid;
-	out->tgt_handle = d->tgt_handle;
-	out->src_handle_id = tab_slot(&c->hnds, d->src_hnd) ? d->src_hnd : 0;
-	out->tgt_handle_id = tab_slot(&c->hnds, d->tgt_hnd) ? d->tgt_hnd : 0;
-	out->gen = d->gen;
-	proc_fill(c, d->src_proc, &out->src);
-	proc_fill(c, d->tgt_proc, &out->tgt);
+	out->tgt_handle = dup_handle(c, d, true);
+	out->src_handle_id = slot_id(&c->hnds, d->sh);
+	out->tgt_handle_id = slot_id(&c->hnds, d->th);
+	out->gen = dup_gen(c, d);
+	proc_fill(c, slot_id(&c->procs, d->sp), &out->src);
+	proc_fill(c, slot_id(&c->procs, d->tp), &out->tgt);
 	out->src.pid = d->src_pid; /* also when the instance is gone */
 	out->tgt.pid = d->tgt_pid;
 	out->src.computer = out->tgt.computer = d->computer;
@@ -1313,27 +1417,33 @@ static void link_add(const correl *c, links *l, uint64_t seq, uint32_t event_id,
 	l->v[l->n++] = k;
 }
 
+static void trail_dup(const correl *c, links *l, uint32_t i, const dup *d, int depth);
+
 static void trail_add(const correl *c, links *l, uint32_t i, int depth)
 {
 	const hnd *h = H(c, i);
-	uint64_t id = node_id(&h->n, i);
+	uint64_t no;
+	const dup *d;
 	if (h->open_seq != CORREL_NOSEQ)
 		link_add(c, l, h->open_seq, h->info == INFO_4656 ? 4656 : 4663, CORREL_OPENED,
 		         h->n.a, h->n.b);
-	for (uint32_t k = 0; k < h->naccess && k < CORREL_ACCESS_KEEP; k++)
+	for (uint32_t k = 0; h->access_seq && k < h->naccess && k < CORREL_ACCESS_KEEP; k++)
 		if (h->access_seq[k] != h->open_seq)
 			link_add(c, l, h->access_seq[k], 4663, CORREL_ACCESSED, h->n.a, h->n.b);
 	if (h->close_seq != CORREL_NOSEQ)
 		link_add(c, l, h->close_seq, 4658, CORREL_CLOSED, h->n.a, h->n.b);
-	for (uint32_t k = 0; k < h->n.refs.n; k++) {
-		const dup *d = dup_find(c, h->n.refs.v[k]);
-		if (!d)
-			continue;
-		link_add(c, l, d->seq, 4690, CORREL_DUPLICATED, d->src_pid, d->src_handle);
-		uint32_t child = d->src_hnd == id ? tab_slot(&c->hnds, d->tgt_hnd) : 0;
-		if (child && child != i && depth < ORIGIN_DEPTH)
-			trail_add(c, l, child, depth + 1);
-	}
+	if ((d = dl_first(c, h->n.dhead[1], &no)) != NULL)
+		trail_dup(c, l, i, d, depth);
+	for (d = dl_first(c, h->n.dhead[0], &no); d; d = dl_next(c, d, DL_SH, &no))
+		trail_dup(c, l, i, d, depth);
+}
+
+/* A 4690 naming handle i, and the life of the duplicate it made of i. */
+static void trail_dup(const correl *c, links *l, uint32_t i, const dup *d, int depth)
+{
+	link_add(c, l, d->seq, 4690, CORREL_DUPLICATED, d->src_pid, dup_handle(c, d, false));
+	if (d->sh == i && d->th && d->th != i && depth < ORIGIN_DEPTH)
+		trail_add(c, l, d->th, depth + 1);
 }
 
 /* The instance at the top of a handle's duplication chain. */
@@ -1392,15 +1502,15 @@ size_t correl_chain(const correl *c, uint64_t seq, correl_link *out, size_t max)
 	if (!d)
 		return 0;
 	links l = { NULL, 0, 0, false };
-	uint32_t sp = tab_slot(&c->procs, d->src_proc), tp = tab_slot(&c->procs, d->tgt_proc);
+	uint32_t sp = d->sp, tp = d->tp;
 	if (sp)
 		link_add(c, &l, P(c, sp)->created_seq, 4688, CORREL_SRC_CREATED, d->src_pid, 0);
 	if (tp)
 		link_add(c, &l, P(c, tp)->created_seq, 4688, CORREL_TGT_CREATED, d->tgt_pid, 0);
-	uint32_t top = hnd_top(c, d->src_hnd ? d->src_hnd : d->tgt_hnd);
+	uint32_t top = hnd_top(c, slot_id(&c->hnds, d->sh ? d->sh : d->th));
 	if (top)
 		trail_add(c, &l, top, 0);
-	link_add(c, &l, d->seq, 4690, CORREL_DUPLICATED, d->src_pid, d->src_handle);
+	link_add(c, &l, d->seq, 4690, CORREL_DUPLICATED, d->src_pid, dup_handle(c, d, false));
 	return links_out(&l, out, max);
 }
 
@@ -1410,7 +1520,7 @@ uint64_t correl_handle_of(const correl *c, uint64_t seq, const event *ev)
 		const dup *d = dup_find(c, seq);
 		if (!d)
 			return 0;
-		return d->src_hnd ? d->src_hnd : d->tgt_hnd;
+		return slot_id(&c->hnds, d->sh ? d->sh : d->th);
 	}
 	if (ev->event_id != 4656 && ev->event_id != 4658 && ev->event_id != 4663)
 		return 0;
@@ -1474,6 +1584,17 @@ static uint64_t side_key(const correl *c, correl_agg_mode mode, uint64_t proc_id
 	return img ? img : (1ull << 63) | (pid & ~(1ull << 63));
 }
 
+/* side_key() within one correl_aggregate(), from the slot a record keeps:
+ * while nothing is fed, a slot names one instance, so the instance's id
+ * (which costs a read of its slot) is only needed per pair. */
+static uint64_t side_key_slot(const correl *c, correl_agg_mode mode, uint32_t slot,
+                              uint64_t pid)
+{
+	if (mode == CORREL_BY_INSTANCE)
+		return slot ? slot : (1ull << 63) | pid;
+	return side_key(c, mode, slot_id(&c->procs, slot), pid);
+}
+
 static uint64_t pair_hash(uint32_t comp, const uint64_t key[2])
 {
 	uint64_t h = key[0] * 0x9E3779B97F4A7C15ull ^ key[1] * 0xC2B2AE3D27D4EB4Full ^ comp;
@@ -1489,19 +1610,19 @@ dw_status correl_aggregate(const correl *c, correl_agg_mode mode,
 	*out = NULL;
 	*n = 0;
 	size_t nslots = 16;
-	while (nslots < c->dn * 2)
+	while (nslots < (c->dnext - c->dfirst) * 2)
 		nslots *= 2;
 	uint32_t *slots = calloc(nslots, sizeof *slots); /* pair index + 1 */
 	correl_pair *pairs = NULL;
 	size_t np = 0, cap = 0;
 	if (!slots)
 		return DW_NOMEM;
-	for (size_t k = 0; k < c->dn; k++) {
-		const dup *d = &c->dups[c->dhead + k];
+	for (uint64_t no = c->dfirst; no < c->dnext; no++) {
+		const dup *d = dup_at(c, no);
 		if (keep && !keep(ctx, d->seq))
 			continue;
-		uint64_t key[2] = { side_key(c, mode, d->src_proc, d->src_pid),
-		                    side_key(c, mode, d->tgt_proc, d->tgt_pid) };
+		uint64_t key[2] = { side_key_slot(c, mode, d->sp, d->src_pid),
+		                    side_key_slot(c, mode, d->tp, d->tgt_pid) };
 		size_t s = pair_hash(d->computer, key) & (nslots - 1);
 		while (slots[s]) {
 			const correl_pair *p = &pairs[slots[s] - 1];
@@ -1528,11 +1649,11 @@ dw_status correl_aggregate(const correl *c, correl_agg_mode mode,
 			slots[s] = (uint32_t)np;
 			memset(p, 0, sizeof *p);
 			correl_proc sp, tp;
-			proc_fill(c, d->src_proc, &sp);
-			proc_fill(c, d->tgt_proc, &tp);
+			proc_fill(c, slot_id(&c->procs, d->sp), &sp);
+			proc_fill(c, slot_id(&c->procs, d->tp), &tp);
 			p->computer = d->computer;
 			p->mode = mode;
-			p->key[0] = key[0];
+			p->key[0] = key[0]; /* slot-based until the end */
 			p->key[1] = key[1];
 			p->src_id = sp.id;
 			p->tgt_id = tp.id;
@@ -1553,8 +1674,12 @@ dw_status correl_aggregate(const correl *c, correl_agg_mode mode,
 	}
 	free(slots);
 	for (size_t k = 0; k < np; k++) {
-		double minutes = (double)(pairs[k].last_time - pairs[k].first_time) / FT_PER_MIN;
-		pairs[k].per_minute = (double)pairs[k].count / (minutes < 1.0 ? 1.0 : minutes);
+		correl_pair *p = &pairs[k];
+		double minutes = (double)(p->last_time - p->first_time) / FT_PER_MIN;
+		p->per_minute = (double)p->count / (minutes < 1.0 ? 1.0 : minutes);
+		/* Ids outlive this call (correl_pair_has): slots do not. */
+		p->key[0] = side_key(c, mode, p->src_id, p->src_pid);
+		p->key[1] = side_key(c, mode, p->tgt_id, p->tgt_pid);
 	}
 	*out = pairs;
 	*n = np;
@@ -1653,8 +1778,8 @@ bool correl_pair_has(const correl *c, const correl_pair *p, uint64_t seq)
 {
 	const dup *d = dup_find(c, seq);
 	return d && d->computer == p->computer &&
-	       side_key(c, p->mode, d->src_proc, d->src_pid) == p->key[0] &&
-	       side_key(c, p->mode, d->tgt_proc, d->tgt_pid) == p->key[1];
+	       side_key(c, p->mode, slot_id(&c->procs, d->sp), d->src_pid) == p->key[0] &&
+	       side_key(c, p->mode, slot_id(&c->procs, d->tp), d->tgt_pid) == p->key[1];
 }
 
 /* ---- export hooks ---- */
@@ -1703,13 +1828,14 @@ static size_t tab_bytes(const table *t)
 void correl_get_stats(const correl *c, correl_stats *out)
 {
 	memset(out, 0, sizeof *out);
-	out->dups = c->dn;
+	out->dups = (size_t)(c->dnext - c->dfirst);
 	out->procs_live = c->procs.lists[L_LIVE].n;
 	out->procs_ended = c->procs.lists[L_ENDED].n;
 	out->handles_open = c->hnds.lists[L_LIVE].n;
 	out->handles_closed = c->hnds.lists[L_ENDED].n;
 	out->evicted = c->procs.evicted + c->hnds.evicted;
 	out->bytes = sizeof *c + tab_bytes(&c->procs) + tab_bytes(&c->hnds) +
-	             c->dcap * sizeof *c->dups + c->changed.cap * sizeof *c->changed.v +
+	             c->ndch * DCHUNK * sizeof(dup) + c->dchcap * sizeof *c->dch +
+	             c->changed.cap * sizeof *c->changed.v +
 	             c->text_bytes;
 }

@@ -148,7 +148,8 @@ typedef struct correl_dup {
 } correl_dup;
 
 /* Resolves the 4690 fed with this seq. false if seq is not a 4690 the
- * engine holds (not fed, not a 4690, or forgotten). Cheap: O(log n). */
+ * engine holds (not fed, not a 4690, a source or target PID missing,
+ * malformed or wider than a DWORD, or forgotten). Cheap: O(log n). */
 bool correl_get(const correl *c, uint64_t seq, correl_dup *out);
 
 /* Bumped on every change to any resolution (new 4690s included). */

@@ -172,6 +172,191 @@ static void rec_fill(view_rec *r, const event *ev)
 		r->ev_flags |= VIEW_REC_COMPLETE;
 }
 
+/* ---- the cache: a compact record per ring slot ---- */
+
+/* The computer and Subject of an event. The events of one logon session
+ * share them, so cached records name them by an index into a table
+ * (subjects) instead of holding 24 bytes each. */
+typedef struct subject {
+	uint64_t logon;
+	uint32_t computer, sid, user, domain; /* intern ids */
+	uint32_t refs;    /* records naming it (cache slots, the anchor); 0: free */
+	uint32_t next;    /* hash chain, or the free list */
+} subject;
+
+typedef struct subjects {
+	subject *v;       /* v[0]: all zero, index 0 means none */
+	uint32_t n, cap;  /* v[0..n) used so far */
+	uint32_t free_head, live;
+	uint32_t *buckets;
+	uint32_t nbuckets;
+} subjects;
+
+/* What the view keeps of an event: 56 bytes (a view_rec is 72). */
+typedef struct crec {
+	uint64_t filetime, record_id, src_handle, tgt_handle;
+	uint32_t src_pid, tgt_pid;
+	uint32_t subj;      /* index in the subjects */
+	uint16_t event_id, nst, ev_flags, source; /* as in view_rec */
+	uint8_t cflags;     /* enum correl_flags of a 4690 (they change late) */
+} crec;
+
+static num_state crec_num(const crec *r, enum vnum f)
+{
+	return (num_state)(r->nst >> (NST_BITS * (unsigned)f) & NST_MASK);
+}
+
+static uint32_t subj_hash(const subject *k, uint32_t nb)
+{
+	uint64_t h = k->logon * 0x9E3779B97F4A7C15ull ^
+	             ((uint64_t)k->computer << 32 | k->user) * 0xC2B2AE3D27D4EB4Full ^
+	             ((uint64_t)k->domain << 32 | k->sid) * 0x165667B19E3779F9ull;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 32;
+	return (uint32_t)h & (nb - 1);
+}
+
+static bool subj_eq(const subject *a, const subject *b)
+{
+	return a->logon == b->logon && a->computer == b->computer && a->sid == b->sid &&
+	       a->user == b->user && a->domain == b->domain;
+}
+
+static bool subj_init(subjects *t)
+{
+	memset(t, 0, sizeof *t);
+	t->cap = 256;
+	t->n = 1;
+	t->nbuckets = 256;
+	t->v = calloc(t->cap, sizeof *t->v);
+	t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+	return t->v && t->buckets;
+}
+
+static void subj_free(subjects *t)
+{
+	free(t->v);
+	free(t->buckets);
+}
+
+static void subj_rehash(subjects *t)
+{
+	uint32_t nb = t->nbuckets * 2;
+	uint32_t *b = calloc(nb, sizeof *b);
+	if (!b)
+		return; /* the chains just get longer */
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+	for (uint32_t i = 1; i < t->n; i++) {
+		subject *e = &t->v[i];
+		if (!e->refs)
+			continue; /* free: its next is the free list's */
+		uint32_t h = subj_hash(e, nb);
+		e->next = b[h];
+		b[h] = i;
+	}
+}
+
+/* The index of key's subject, with one more reference; 0 when memory is
+ * short. *fresh is set when the index is new or reused for another
+ * subject. */
+static uint32_t subj_ref(subjects *t, const subject *key, bool *fresh)
+{
+	*fresh = false;
+	for (uint32_t i = t->buckets[subj_hash(key, t->nbuckets)]; i; i = t->v[i].next)
+		if (subj_eq(&t->v[i], key)) {
+			t->v[i].refs++;
+			return i;
+		}
+	if (t->live + 1 > t->nbuckets)
+		subj_rehash(t); /* before the new one: it is not chained yet */
+	uint32_t i = t->free_head;
+	if (i) {
+		t->free_head = t->v[i].next;
+	} else {
+		if (t->n == t->cap) {
+			if (t->cap > UINT32_MAX / 2)
+				return 0;
+			subject *nv = realloc(t->v, (size_t)t->cap * 2 * sizeof *nv);
+			if (!nv)
+				return 0;
+			t->v = nv;
+			t->cap *= 2;
+		}
+		i = t->n++;
+	}
+	subject *e = &t->v[i];
+	*e = *key;
+	e->refs = 1;
+	*fresh = true;
+	t->live++;
+	uint32_t h = subj_hash(e, t->nbuckets);
+	e->next = t->buckets[h];
+	t->buckets[h] = i;
+	return i;
+}
+
+/* Drops a reference; the last one frees the subject. */
+static void subj_unref(subjects *t, uint32_t i)
+{
+	if (!i || --t->v[i].refs)
+		return;
+	uint32_t *p = &t->buckets[subj_hash(&t->v[i], t->nbuckets)];
+	while (*p != i)
+		p = &t->v[*p].next;
+	*p = t->v[i].next;
+	t->v[i].next = t->free_head;
+	t->free_head = i;
+	t->live--;
+}
+
+/* Stores ev in cache record c. Returns true when c->subj is a fresh
+ * subject (see subj_ref). */
+static bool crec_fill(subjects *t, crec *c, const event *ev)
+{
+	view_rec r;
+	bool fresh;
+	rec_fill(&r, ev);
+	subject key = { r.logon, r.computer, r.sid, r.user, r.domain, 0, 0 };
+	uint32_t old = c->subj;
+	c->subj = subj_ref(t, &key, &fresh);
+	subj_unref(t, old); /* after: a session's next event keeps its subject */
+	c->filetime = r.filetime;
+	c->record_id = r.record_id;
+	c->src_handle = r.src_handle;
+	c->tgt_handle = r.tgt_handle;
+	c->src_pid = r.src_pid;
+	c->tgt_pid = r.tgt_pid;
+	c->event_id = r.event_id;
+	c->nst = r.nst;
+	c->ev_flags = c->subj ? r.ev_flags : r.ev_flags & (uint16_t)~VIEW_REC_COMPLETE;
+	c->source = r.source;
+	c->cflags = 0;
+	return fresh;
+}
+
+static void crec_unpack(const subjects *t, const crec *c, view_rec *r)
+{
+	const subject *u = &t->v[c->subj];
+	r->filetime = c->filetime;
+	r->record_id = c->record_id;
+	r->logon = u->logon;
+	r->src_handle = c->src_handle;
+	r->tgt_handle = c->tgt_handle;
+	r->src_pid = c->src_pid;
+	r->tgt_pid = c->tgt_pid;
+	r->computer = u->computer;
+	r->user = u->user;
+	r->domain = u->domain;
+	r->sid = u->sid;
+	r->event_id = c->event_id;
+	r->nst = c->nst;
+	r->ev_flags = c->ev_flags;
+	r->source = c->source;
+}
+
 /* A memo of answers: open addressing on 64-bit keys; state 0 = empty. */
 typedef struct memo {
 	uint64_t *keys;
@@ -253,6 +438,9 @@ typedef struct textm {
 	bool dec, hex;       /* could match a decimal / a hex number at all */
 	uint8_t *atoms;      /* by intern id (ids are dense): 0 unknown, 1 no, 2 yes */
 	size_t natoms;
+	uint8_t *subjm;      /* the same by subject index (the view forgets an
+	                        index when it names another subject) */
+	size_t nsubjm;
 	memo nums;
 } textm;
 
@@ -272,6 +460,8 @@ static void tm_reset(textm *m, const char *text)
 	m->hex = strspn(m->needle, "0123456789abcdefx") == n;
 	if (m->atoms)
 		memset(m->atoms, 0, m->natoms);
+	if (m->subjm)
+		memset(m->subjm, 0, m->nsubjm);
 	memo_clear(&m->nums);
 }
 
@@ -294,6 +484,9 @@ static void tm_free(textm *m)
 	free(m->atoms);
 	m->atoms = NULL;
 	m->natoms = 0;
+	free(m->subjm);
+	m->subjm = NULL;
+	m->nsubjm = 0;
 	memo_free(&m->nums);
 	m->set = false;
 }
@@ -365,21 +558,28 @@ static bool tm_num(textm *m, uint64_t v)
 	return hit;
 }
 
+/* Makes room for index id in a memo of answers (*a, *n bytes); on
+ * failure the memo stays as it is (the caller just computes). */
+static void memo8_grow(uint8_t **a, size_t *n, uint32_t id)
+{
+	if (id < *n)
+		return;
+	size_t cap = *n ? *n : 4096;
+	while (cap <= id)
+		cap *= 2;
+	uint8_t *p = realloc(*a, cap);
+	if (p) {
+		memset(p + *n, 0, cap - *n);
+		*a = p;
+		*n = cap;
+	}
+}
+
 static bool tm_atom(textm *m, uint32_t id)
 {
 	if (id == 0)
 		return false;
-	if (id >= m->natoms) {
-		size_t n = m->natoms ? m->natoms : 4096;
-		while (n <= id)
-			n *= 2;
-		uint8_t *a = realloc(m->atoms, n);
-		if (a) {
-			memset(a + m->natoms, 0, n - m->natoms);
-			m->atoms = a;
-			m->natoms = n;
-		}
-	}
+	memo8_grow(&m->atoms, &m->natoms, id);
 	if (id < m->natoms && m->atoms[id])
 		return m->atoms[id] == 2;
 	size_t len;
@@ -417,64 +617,48 @@ static bool tm_event(textm *m, const event *ev)
 	return false;
 }
 
-/* The same answer from the cached record alone, for records whose every
- * field the cache holds (VIEW_REC_COMPLETE): no ring access, no decoding. */
-static bool tm_rec(textm *m, const view_rec *r)
+/* Whether a record's subject matches: "DOMAIN\\User" as shown, or any of
+ * its strings. Remembered per subject index: records share subjects. */
+static bool tm_subject(textm *m, const subject *u, uint32_t idx)
 {
 	if (m->len == 0)
 		return true;
-	if (tm_atom(m, r->computer) || tm_atom(m, r->user) || tm_atom(m, r->domain) ||
-	    tm_atom(m, r->sid) || tm_dec(m, r->record_id) || tm_dec(m, r->event_id))
+	memo8_grow(&m->subjm, &m->nsubjm, idx);
+	if (idx < m->nsubjm && m->subjm[idx])
+		return m->subjm[idx] == 2;
+	bool hit = false;
+	if (m->backslash && (u->domain || u->user)) {
+		char buf[2 * INTERN_MAX_LEN + 2];
+		size_t dl, ul;
+		const char *d = intern_str(u->domain, &dl), *us = intern_str(u->user, &ul);
+		memcpy(buf, d, dl);
+		buf[dl] = '\\';
+		memcpy(buf + dl + 1, us, ul);
+		hit = tm_str(m, buf, dl + 1 + ul);
+	}
+	hit = hit || tm_atom(m, u->computer) || tm_atom(m, u->user) || tm_atom(m, u->domain) ||
+	      tm_atom(m, u->sid);
+	if (idx < m->nsubjm)
+		m->subjm[idx] = hit ? 2 : 1;
+	return hit;
+}
+
+/* The rest of a record whose every field the cache holds
+ * (VIEW_REC_COMPLETE), its subject not matching: no ring access, no
+ * decoding. */
+static bool tm_rec(textm *m, const crec *r, const subject *u)
+{
+	if (tm_dec(m, r->record_id) || tm_dec(m, r->event_id))
 		return true;
-	const uint64_t vals[] = { r->logon, r->src_pid, r->src_handle, r->tgt_pid, r->tgt_handle };
+	const uint64_t vals[] = { u->logon, r->src_pid, r->src_handle, r->tgt_pid, r->tgt_handle };
 	static const enum vnum f[] = { VN_LOGON, VN_SRC_PID, VN_SRC_HANDLE, VN_TGT_PID, VN_TGT_HANDLE };
 	for (size_t i = 0; i < 5; i++)
-		if (view_rec_num(r, f[i]) == NUM_OK && tm_num(m, vals[i]))
+		if (crec_num(r, f[i]) == NUM_OK && tm_num(m, vals[i]))
 			return true;
 	return false;
 }
 
 /* ---- sorting helpers ---- */
-
-typedef struct kpair {
-	uint64_t key, seq;
-} kpair;
-
-/* Stable LSD radix sort of a[0..n) by key, using tmp (n entries), given
- * the smallest and largest key: 16-bit digits of key - lo, as many as
- * hi - lo needs (a PID sort is one pass,
- * a time sort three). Returns the buffer that holds the result (a or tmp),
- * NULL when memory is short. */
-static kpair *radix_sort(kpair *a, kpair *tmp, size_t n, uint64_t lo, uint64_t hi)
-{
-	unsigned passes = 0;
-	for (uint64_t span = hi - lo; span; span >>= 16)
-		passes++;
-	if (passes == 0)
-		return a;
-	uint32_t *cnt = malloc(65536 * sizeof *cnt);
-	if (!cnt)
-		return NULL;
-	for (unsigned p = 0; p < passes; p++) {
-		unsigned sh = 16 * p;
-		memset(cnt, 0, 65536 * sizeof *cnt);
-		for (size_t i = 0; i < n; i++)
-			cnt[(a[i].key - lo) >> sh & 0xffff]++;
-		uint32_t sum = 0;
-		for (size_t d = 0; d < 65536; d++) {
-			uint32_t c = cnt[d];
-			cnt[d] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			tmp[cnt[(a[i].key - lo) >> sh & 0xffff]++] = a[i];
-		kpair *t = a;
-		a = tmp;
-		tmp = t;
-	}
-	free(cnt);
-	return a;
-}
 
 typedef int (*cmp_fn)(const void *ctx, uint64_t a, uint64_t b);
 
@@ -529,6 +713,26 @@ static int atom_cmp_ctx(const void *ctx, uint64_t a, uint64_t b)
 	return atom_cmp((uint32_t)a, (uint32_t)b);
 }
 
+/* Times sort at the resolution the table shows them (milliseconds): the
+ * keys of any log then fit 44 bits, beside a slot in radix_sort(). */
+static uint64_t time_key(uint64_t filetime)
+{
+	return filetime / 10000u;
+}
+
+/* Handle values and logon ids as keys: Windows writes 32-bit values,
+ * sign-extended for kernel handles (0xffffffff80001748). Both ends of the
+ * 64-bit range are kept in order in 41 bits; what lies between (no real
+ * log has it) ties in the middle, so the keys of any log fit a radix sort
+ * and still order rows as the numbers do. */
+static uint64_t fold_key(uint64_t v)
+{
+	const uint64_t edge = 1ull << 40;
+	if (v < edge)
+		return v;
+	return v >= 0 - edge ? v + 2 * edge + 1 : edge;
+}
+
 /* Sort key of a number: missing, "-" and bad values first. */
 static uint64_t num_key(uint64_t v, num_state st)
 {
@@ -541,11 +745,10 @@ static uint64_t num_key(uint64_t v, num_state st)
 
 struct view {
 	ring *r;
-	view_rec *cache;   /* indexed by seq & cmask */
+	crec *cache;       /* indexed by seq & cmask */
+	subjects subs;     /* what cache records' subj name */
 	uint64_t *bits;    /* one bit per cache slot (filtering) */
 	correl *c;         /* fed every event taken, in seq order */
-	uint8_t *cflags;   /* correl flags of each cache slot's 4690 (a byte per
-	                      slot, beside the 72-byte record: they change late) */
 	uint64_t cmask;
 	uint64_t c_first;  /* rows hold only seqs >= c_first */
 	uint64_t c_end;    /* next seq to take from the ring */
@@ -556,8 +759,9 @@ struct view {
 	/* Selection: an anchor record; sel is where it is (or would be). */
 	bool anchored;
 	uint64_t anchor_seq;
-	view_rec anchor;
+	crec anchor;       /* holds a reference to its subject */
 	size_t sel;
+	view_rec out;      /* view_row()'s copy */
 
 	bool follow, frozen, all, rev;
 	view_col col;
@@ -575,55 +779,75 @@ struct view {
 	size_t nf;
 	textm search;
 
+	unsigned sbits;    /* log2 of the cache's slots */
+
 	/* Scratch, kept between calls so sorting 1,000,000 rows does not
-	 * allocate each time. */
-	kpair *pa, *pb;
-	size_t pcap;
+	 * allocate each time (fresh pages cost more than the sort): the sort
+	 * keys, a row's worth each, which swap places with rows. */
+	uint64_t *keys;
+	size_t kcap;
 	uint64_t *batch, *btmp;
 	size_t bcap;
 	uint64_t *changed; /* 4690s correlation changed this pass */
 	size_t nchanged, chcap;
 };
 
-static const view_rec *rec_of(const view *v, uint64_t seq)
+static const crec *rec_of(const view *v, uint64_t seq)
 {
 	return &v->cache[seq & v->cmask];
 }
 
+static const subject *SU(const view *v, const crec *r)
+{
+	return &v->subs.v[r->subj];
+}
+
+/* The selection's anchor becomes a copy of seq's record. */
+static void anchor_set(view *v, uint64_t seq)
+{
+	uint32_t old = v->anchored ? v->anchor.subj : 0;
+	v->anchored = true;
+	v->anchor_seq = seq;
+	v->anchor = *rec_of(v, seq);
+	if (v->anchor.subj)
+		v->subs.v[v->anchor.subj].refs++;
+	subj_unref(&v->subs, old);
+}
+
 /* Compares two rows in ascending order: (column key, seq). */
-static int cmp_asc(const view *v, const view_rec *a, uint64_t sa, const view_rec *b, uint64_t sb)
+static int cmp_asc(const view *v, const crec *a, uint64_t sa, const crec *b, uint64_t sb)
 {
 	int c = 0;
 	uint64_t x = 0, y = 0;
 	switch (v->col) {
-	case VC_TIME: x = a->filetime, y = b->filetime; break;
+	case VC_TIME: x = time_key(a->filetime), y = time_key(b->filetime); break;
 	case VC_RECORD: x = a->record_id, y = b->record_id; break;
 	case VC_EVENT_ID: x = a->event_id, y = b->event_id; break;
-	case VC_COMPUTER: c = atom_cmp(a->computer, b->computer); break;
+	case VC_COMPUTER: c = atom_cmp(SU(v, a)->computer, SU(v, b)->computer); break;
 	case VC_SUBJECT:
-		c = atom_cmp(a->domain, b->domain);
+		c = atom_cmp(SU(v, a)->domain, SU(v, b)->domain);
 		if (!c)
-			c = atom_cmp(a->user, b->user);
+			c = atom_cmp(SU(v, a)->user, SU(v, b)->user);
 		break;
 	case VC_LOGON:
-		x = num_key(a->logon, view_rec_num(a, VN_LOGON));
-		y = num_key(b->logon, view_rec_num(b, VN_LOGON));
+		x = num_key(fold_key(SU(v, a)->logon), crec_num(a, VN_LOGON));
+		y = num_key(fold_key(SU(v, b)->logon), crec_num(b, VN_LOGON));
 		break;
 	case VC_SRC_PID:
-		x = num_key(a->src_pid, view_rec_num(a, VN_SRC_PID));
-		y = num_key(b->src_pid, view_rec_num(b, VN_SRC_PID));
+		x = num_key(a->src_pid, crec_num(a, VN_SRC_PID));
+		y = num_key(b->src_pid, crec_num(b, VN_SRC_PID));
 		break;
 	case VC_SRC_HANDLE:
-		x = num_key(a->src_handle, view_rec_num(a, VN_SRC_HANDLE));
-		y = num_key(b->src_handle, view_rec_num(b, VN_SRC_HANDLE));
+		x = num_key(fold_key(a->src_handle), crec_num(a, VN_SRC_HANDLE));
+		y = num_key(fold_key(b->src_handle), crec_num(b, VN_SRC_HANDLE));
 		break;
 	case VC_TGT_PID:
-		x = num_key(a->tgt_pid, view_rec_num(a, VN_TGT_PID));
-		y = num_key(b->tgt_pid, view_rec_num(b, VN_TGT_PID));
+		x = num_key(a->tgt_pid, crec_num(a, VN_TGT_PID));
+		y = num_key(b->tgt_pid, crec_num(b, VN_TGT_PID));
 		break;
 	case VC_TGT_HANDLE:
-		x = num_key(a->tgt_handle, view_rec_num(a, VN_TGT_HANDLE));
-		y = num_key(b->tgt_handle, view_rec_num(b, VN_TGT_HANDLE));
+		x = num_key(fold_key(a->tgt_handle), crec_num(a, VN_TGT_HANDLE));
+		y = num_key(fold_key(b->tgt_handle), crec_num(b, VN_TGT_HANDLE));
 		break;
 	case VC_OBJECT:
 	case VC_COUNT: break;
@@ -636,7 +860,7 @@ static int cmp_asc(const view *v, const view_rec *a, uint64_t sa, const view_rec
 }
 
 /* Display order. */
-static int cmp_rows(const view *v, const view_rec *a, uint64_t sa, const view_rec *b, uint64_t sb)
+static int cmp_rows(const view *v, const crec *a, uint64_t sa, const crec *b, uint64_t sb)
 {
 	int c = cmp_asc(v, a, sa, b, sb);
 	return v->rev ? -c : c;
@@ -649,7 +873,7 @@ static int cmp_seq_ctx(const void *ctx, uint64_t a, uint64_t b)
 }
 
 /* First position in rows[0..hi) whose row does not come before (r, seq). */
-static size_t lower_bound_in(const view *v, const view_rec *r, uint64_t seq, size_t hi)
+static size_t lower_bound_in(const view *v, const crec *r, uint64_t seq, size_t hi)
 {
 	size_t lo = 0;
 	while (lo < hi) {
@@ -663,7 +887,7 @@ static size_t lower_bound_in(const view *v, const view_rec *r, uint64_t seq, siz
 	return lo;
 }
 
-static size_t lower_bound(const view *v, const view_rec *r, uint64_t seq)
+static size_t lower_bound(const view *v, const crec *r, uint64_t seq)
 {
 	return lower_bound_in(v, r, seq, v->n);
 }
@@ -686,11 +910,8 @@ static void reselect(view *v)
 		size_t p = lower_bound(v, &v->anchor, v->anchor_seq);
 		v->sel = p < v->n ? p : v->n - 1;
 	}
-	if (v->follow || !v->anchored) {
-		v->anchored = true;
-		v->anchor_seq = v->rows[v->sel];
-		v->anchor = *rec_of(v, v->anchor_seq);
-	}
+	if (v->follow || !v->anchored)
+		anchor_set(v, v->rows[v->sel]);
 }
 
 static bool ensure_rows(view *v, size_t n)
@@ -737,17 +958,19 @@ view *view_create(ring *r, bool all_events)
 		size *= 2;
 	v->cache = calloc(size, sizeof *v->cache);
 	v->bits = calloc((size + 63) / 64, sizeof *v->bits);
-	v->cflags = calloc(size, 1);
 	v->c = correl_create(NULL);
-	if (!v->cache || !v->bits || !v->cflags || !v->c) {
+	bool subs = subj_init(&v->subs);
+	if (!v->cache || !v->bits || !subs || !v->c) {
 		free(v->cache);
 		free(v->bits);
-		free(v->cflags);
+		subj_free(&v->subs);
 		correl_destroy(v->c);
 		free(v);
 		return NULL;
 	}
 	v->cmask = size - 1;
+	while ((1ull << v->sbits) < size)
+		v->sbits++;
 	v->r = r;
 	v->all = all_events;
 	v->follow = true;
@@ -766,12 +989,11 @@ void view_destroy(view *v)
 	for (size_t i = 0; i < VIEW_FILTERS_MAX; i++)
 		free(v->trail[i]);
 	correl_destroy(v->c);
-	free(v->cflags);
+	subj_free(&v->subs);
 	free(v->cache);
 	free(v->bits);
 	free(v->rows);
-	free(v->pa);
-	free(v->pb);
+	free(v->keys);
 	free(v->batch);
 	free(v->btmp);
 	free(v->changed);
@@ -780,7 +1002,7 @@ void view_destroy(view *v)
 
 /* ---- filters ---- */
 
-static bool pass_mode(const view *v, const view_rec *r)
+static bool pass_mode(const view *v, const crec *r)
 {
 	return v->all || r->event_id == 4690 || (r->ev_flags & EVENT_MARKER);
 }
@@ -799,21 +1021,21 @@ static bool in_trail(const view *v, size_t i, uint64_t seq)
 }
 
 /* Filter i on the cached record of seq (and what correlation keeps). */
-static bool pass_filter(const view *v, size_t i, const view_rec *r, uint64_t seq)
+static bool pass_filter(const view *v, size_t i, const crec *r, uint64_t seq)
 {
 	const view_filter *f = &v->filters[i];
-	bool sok = view_rec_num(r, VN_SRC_PID) == NUM_OK;
-	bool tok = view_rec_num(r, VN_TGT_PID) == NUM_OK;
+	bool sok = crec_num(r, VN_SRC_PID) == NUM_OK;
+	bool tok = crec_num(r, VN_TGT_PID) == NUM_OK;
 	switch (f->kind) {
 	case VF_SRC_PID: return sok && r->src_pid == f->num;
 	case VF_TGT_PID: return tok && r->tgt_pid == f->num;
 	case VF_PID: return (sok && r->src_pid == f->num) || (tok && r->tgt_pid == f->num);
-	case VF_USER: return r->domain == f->domain && r->user == f->user;
+	case VF_USER: return SU(v, r)->domain == f->domain && SU(v, r)->user == f->user;
 	case VF_CROSS: return sok && tok && r->src_pid != r->tgt_pid;
 	case VF_SYSTEM:
 		return r->event_id == 4690 && tok && r->tgt_pid == 4 && !(sok && r->src_pid == 4);
 	case VF_ALERT:
-		return (v->cflags[seq & v->cmask] & (CORREL_OTHER_USER | CORREL_LOWER_IL)) != 0;
+		return (r->cflags & (CORREL_OTHER_USER | CORREL_LOWER_IL)) != 0;
 	case VF_HANDLE: return in_trail(v, i, seq);
 	case VF_PAIR: return r->event_id == 4690 && correl_pair_has(v->c, &f->pair, seq);
 	case VF_TEXT:
@@ -834,7 +1056,7 @@ static bool needs_correl(vf_kind k)
 }
 
 /* Filters that need only the cached record. */
-static bool pass_cheap(const view *v, const view_rec *r, uint64_t seq)
+static bool pass_cheap(const view *v, const crec *r, uint64_t seq)
 {
 	if (!pass_mode(v, r))
 		return false;
@@ -865,19 +1087,12 @@ static bool has_correl(const view *v)
  * for the caller to release. An evicted event matches nothing. */
 static bool match_seq(view *v, textm *m, uint64_t seq, bool *locked)
 {
-	const view_rec *r = rec_of(v, seq);
-	if (m->backslash && (r->domain || r->user)) {
-		char buf[2 * INTERN_MAX_LEN + 2];
-		size_t dl, ul;
-		const char *d = intern_str(r->domain, &dl), *u = intern_str(r->user, &ul);
-		memcpy(buf, d, dl);
-		buf[dl] = '\\';
-		memcpy(buf + dl + 1, u, ul);
-		if (tm_str(m, buf, dl + 1 + ul))
-			return true;
-	}
+	const crec *r = rec_of(v, seq);
+	/* The subject's strings are the event's: a hit there is a hit. */
+	if (tm_subject(m, SU(v, r), r->subj))
+		return true;
 	if (r->ev_flags & VIEW_REC_COMPLETE)
-		return tm_rec(m, r);
+		return tm_rec(m, r, SU(v, r));
 	if (!*locked) {
 		ring_lock(v->r);
 		*locked = true;
@@ -893,11 +1108,11 @@ static bool pass_event_one(view *v, size_t i, uint64_t seq, bool *locked)
 		return match_seq(v, &v->tms[i], seq, locked);
 	/* A record that holds all its event's fields names processes only as
 	 * source and target: most events fail here, without the ring. */
-	const view_rec *r = rec_of(v, seq);
+	const crec *r = rec_of(v, seq);
 	if (r->ev_flags & VIEW_REC_COMPLETE) {
-		bool src = view_rec_num(r, VN_SRC_PID) == NUM_OK && r->src_pid == v->ppid[i];
-		bool tgt = view_rec_num(r, VN_TGT_PID) == NUM_OK && r->tgt_pid == v->ppid[i];
-		if (r->computer != v->pcomp[i] || (!src && !tgt))
+		bool src = crec_num(r, VN_SRC_PID) == NUM_OK && r->src_pid == v->ppid[i];
+		bool tgt = crec_num(r, VN_TGT_PID) == NUM_OK && r->tgt_pid == v->ppid[i];
+		if ((!src && !tgt) || SU(v, r)->computer != v->pcomp[i])
 			return false;
 	}
 	if (!*locked) {
@@ -952,15 +1167,15 @@ static void trails_load(view *v)
 /* ---- full rebuild: filter everything taken, then sort ---- */
 
 /* Ids of the sort column's strings (computer, or domain and user). */
-static void col_ids(const view *v, const view_rec *r, uint32_t ids[2])
+static void col_ids(const view *v, const subject *u, uint32_t ids[2])
 {
-	ids[0] = v->col == VC_COMPUTER ? r->computer : r->domain;
-	ids[1] = v->col == VC_COMPUTER ? 0 : r->user;
+	ids[0] = v->col == VC_COMPUTER ? u->computer : u->domain;
+	ids[1] = v->col == VC_COMPUTER ? 0 : u->user;
 }
 
 /* For string columns: rank[id] = the place of the id's text among the
- * texts of every taken record (equal texts, equal ranks), so that a radix
- * sort on ranks orders rows as comparing the strings would. */
+ * texts of the subjects cached records name (equal texts, equal ranks), so
+ * that a radix sort on ranks orders rows as comparing the strings would. */
 static uint64_t *rank_table(view *v, uint64_t *nrank)
 {
 	/* Mark the ids used (one pass, growing the table as ids appear), list
@@ -970,8 +1185,10 @@ static uint64_t *rank_table(view *v, uint64_t *nrank)
 	uint64_t *rank = calloc(cap, sizeof *rank);
 	if (!rank)
 		return NULL;
-	for (uint64_t s = v->c_first; s < v->c_end; s++) {
-		col_ids(v, rec_of(v, s), ids);
+	for (uint32_t si = 0; si < v->subs.n; si++) {
+		if (si && !v->subs.v[si].refs)
+			continue;
+		col_ids(v, &v->subs.v[si], ids);
 		for (int k = 0; k < 2; k++) {
 			if (ids[k] >= cap) {
 				size_t ncap = cap;
@@ -1014,38 +1231,111 @@ static uint64_t *rank_table(view *v, uint64_t *nrank)
 	return rank;
 }
 
-static uint64_t sort_key(const view *v, const view_rec *r, const uint64_t *rank, uint64_t nrank)
+/* The sort key of each subject for string columns (see rank_table);
+ * NULL when memory is short. */
+static uint64_t *subject_keys(view *v)
+{
+	uint64_t nrank = 0;
+	uint64_t *rank = rank_table(v, &nrank);
+	uint64_t *keys = rank ? malloc(v->subs.n * sizeof *keys) : NULL;
+	for (uint32_t si = 0; keys && si < v->subs.n; si++) {
+		const subject *u = &v->subs.v[si];
+		keys[si] = v->col == VC_COMPUTER ? rank[u->computer]
+		                                 : rank[u->domain] * nrank + rank[u->user];
+	}
+	free(rank);
+	return keys;
+}
+
+static uint64_t sort_key(const view *v, const crec *r, const uint64_t *skeys)
 {
 	switch (v->col) {
-	case VC_TIME: return r->filetime;
+	case VC_TIME: return time_key(r->filetime);
 	case VC_RECORD: return r->record_id;
 	case VC_EVENT_ID: return r->event_id;
-	case VC_COMPUTER: return rank[r->computer];
-	case VC_SUBJECT: return rank[r->domain] * nrank + rank[r->user];
-	case VC_LOGON: return num_key(r->logon, view_rec_num(r, VN_LOGON));
-	case VC_SRC_PID: return num_key(r->src_pid, view_rec_num(r, VN_SRC_PID));
-	case VC_SRC_HANDLE: return num_key(r->src_handle, view_rec_num(r, VN_SRC_HANDLE));
-	case VC_TGT_PID: return num_key(r->tgt_pid, view_rec_num(r, VN_TGT_PID));
-	case VC_TGT_HANDLE: return num_key(r->tgt_handle, view_rec_num(r, VN_TGT_HANDLE));
+	case VC_COMPUTER:
+	case VC_SUBJECT: return skeys[r->subj];
+	case VC_LOGON: return num_key(fold_key(SU(v, r)->logon), crec_num(r, VN_LOGON));
+	case VC_SRC_PID: return num_key(r->src_pid, crec_num(r, VN_SRC_PID));
+	case VC_SRC_HANDLE:
+		return num_key(fold_key(r->src_handle), crec_num(r, VN_SRC_HANDLE));
+	case VC_TGT_PID: return num_key(r->tgt_pid, crec_num(r, VN_TGT_PID));
+	case VC_TGT_HANDLE:
+		return num_key(fold_key(r->tgt_handle), crec_num(r, VN_TGT_HANDLE));
 	case VC_OBJECT:
 	case VC_COUNT: break;
 	}
 	return 0;
 }
 
-static bool ensure_pairs(view *v, size_t n)
+static bool ensure_keys(view *v, size_t n)
 {
-	if (n <= v->pcap)
+	if (n <= v->kcap)
 		return true;
-	kpair *a = realloc(v->pa, n * sizeof *a);
-	if (a)
-		v->pa = a;
-	kpair *b = a ? realloc(v->pb, n * sizeof *b) : NULL;
-	if (b)
-		v->pb = b;
-	if (!a || !b)
+	uint64_t *k = realloc(v->keys, n * sizeof *k);
+	if (!k)
 		return false;
-	v->pcap = n;
+	v->keys = k;
+	v->kcap = n;
+	return true;
+}
+
+/* Seq of a cache slot: rows hold seqs in [c_first, c_end), no more than
+ * the cache has slots. */
+static uint64_t slot_seq(const view *v, uint64_t slot)
+{
+	return v->c_first + ((slot - v->c_first) & v->cmask);
+}
+
+/* Stable LSD radix sort of rows[0..n) (seqs) by keys[0..n), given the
+ * smallest and largest key: 16-bit digits of key - lo, as many as hi - lo
+ * needs (a PID sort is one pass, a time sort three). Each key is packed
+ * with its row's cache slot into one word, so rows and keys serve as each
+ * other's scratch: 16 bytes per row in all. A span too wide to share a
+ * word with a slot (never in a real log: see fold_key) is merge sorted. */
+static bool radix_sort(view *v, size_t n, uint64_t lo, uint64_t hi)
+{
+	uint64_t span = hi - lo;
+	if (v->sbits && span >> (64 - v->sbits)) {
+		merge_sort(v->rows, v->keys, n, cmp_seq_ctx, v);
+		return true;
+	}
+	unsigned passes = 0;
+	for (uint64_t sp = span; sp; sp >>= 16)
+		passes++;
+	uint32_t *cnt = passes ? malloc(65536 * sizeof *cnt) : NULL;
+	if (passes && !cnt)
+		return false;
+	uint64_t *a = v->keys, *b = v->rows;
+	for (size_t i = 0; i < n; i++)
+		a[i] = (a[i] - lo) << v->sbits | (b[i] & v->cmask);
+	for (unsigned p = 0; p < passes; p++) {
+		unsigned sh = v->sbits + 16 * p;
+		memset(cnt, 0, 65536 * sizeof *cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[a[i] >> sh & 0xffff]++;
+		uint32_t sum = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = cnt[d];
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[cnt[a[i] >> sh & 0xffff]++] = a[i];
+		uint64_t *t = a;
+		a = b;
+		b = t;
+	}
+	free(cnt);
+	for (size_t i = 0; i < n; i++)
+		a[i] = slot_seq(v, a[i] & v->cmask);
+	if (a != v->rows) { /* the result is in the keys' array: swap them */
+		size_t cap = v->cap;
+		v->keys = v->rows;
+		v->rows = a;
+		v->cap = v->kcap;
+		v->kcap = cap;
+	}
 	return true;
 }
 
@@ -1055,12 +1345,12 @@ static bool ensure_pairs(view *v, size_t n)
 static dw_status sort_all(view *v)
 {
 	size_t span = (size_t)(v->c_end - v->c_first);
-	if (!ensure_rows(v, span) || !ensure_pairs(v, span))
+	if (!ensure_rows(v, span) || !ensure_keys(v, span))
 		return DW_NOMEM;
-	uint64_t *rank = NULL, nrank = 0;
+	uint64_t *skeys = NULL;
 	if (v->col == VC_COMPUTER || v->col == VC_SUBJECT) {
-		rank = rank_table(v, &nrank);
-		if (!rank)
+		skeys = subject_keys(v);
+		if (!skeys)
 			return DW_NOMEM;
 	}
 	bool text = has_text(v), locked = false, sorted = true;
@@ -1068,28 +1358,25 @@ static dw_status sort_all(view *v)
 	size_t n = 0;
 	for (size_t i = 0; i < span; i++) {
 		uint64_t s = v->rev ? v->c_end - 1 - i : v->c_first + i;
-		const view_rec *r = rec_of(v, s);
+		const crec *r = rec_of(v, s);
 		if (!pass_cheap(v, r, s) || (text && !pass_text(v, s, &locked)))
 			continue;
-		uint64_t k = sort_key(v, r, rank, nrank);
+		uint64_t k = sort_key(v, r, skeys);
 		if (v->rev)
 			k = ~k;
 		sorted = sorted && k >= prev;
 		prev = k;
 		lo = k < lo ? k : lo;
 		hi = k > hi ? k : hi;
-		v->pa[n].key = k;
-		v->pa[n++].seq = s;
+		v->keys[n] = k;
+		v->rows[n++] = s;
 	}
 	if (locked)
 		ring_unlock(v->r);
-	free(rank);
-	kpair *out = sorted ? v->pa : radix_sort(v->pa, v->pb, n, lo, hi);
-	if (!out)
-		return DW_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		v->rows[i] = out[i].seq;
+	free(skeys);
 	v->n = n;
+	if (!sorted && !radix_sort(v, n, lo, hi))
+		return DW_NOMEM;
 	return DW_OK;
 }
 
@@ -1168,7 +1455,7 @@ static bool take_changed(view *v, uint64_t old_end)
 			correl_dup d;
 			if (s < v->c_first || s >= v->c_end || !correl_get(v->c, s, &d))
 				continue;
-			v->cflags[s & v->cmask] = (uint8_t)d.flags;
+			v->cache[s & v->cmask].cflags = (uint8_t)d.flags;
 			any = true;
 			if (s >= old_end)
 				continue;
@@ -1209,12 +1496,26 @@ static size_t refilter_changed(view *v, size_t k)
 	return k;
 }
 
-bool view_update(view *v, size_t budget, bool *more)
+/* Subject index i names another subject now: the matchers' memos forget
+ * their answer for it. */
+static void subject_forget(view *v, uint32_t i)
 {
-	if (more)
-		*more = false;
-	if (v->frozen)
-		return false;
+	for (size_t k = 0; k < VIEW_FILTERS_MAX; k++)
+		if (i < v->tms[k].nsubjm)
+			v->tms[k].subjm[i] = 0;
+	if (i < v->search.nsubjm)
+		v->search.subjm[i] = 0;
+}
+
+/* Arrivals taken per pass of view_update(): bounds its scratch (16 bytes
+ * each) whatever the backlog. */
+#define UPDATE_PASS 65536u
+
+/* view_update() for at most budget (1..UPDATE_PASS) events; *more is set
+ * when events are still waiting. */
+static bool update_pass(view *v, size_t budget, bool *more)
+{
+	*more = false;
 	ring_lock(v->r);
 	uint64_t first = ring_first(v->r), end = ring_end(v->r);
 	bool evict = first > v->c_first;
@@ -1223,10 +1524,9 @@ bool view_update(view *v, size_t budget, bool *more)
 	if (v->c_end < first)
 		v->c_end = first;
 	uint64_t stop = end;
-	if (budget && stop - v->c_end > budget) {
+	if (stop - v->c_end > budget) {
 		stop = v->c_end + budget;
-		if (more)
-			*more = true;
+		*more = true;
 	}
 	size_t k = 0;
 	bool text = has_text(v), locked = true;
@@ -1240,10 +1540,11 @@ bool view_update(view *v, size_t budget, bool *more)
 	 * what later events of the same batch explain. */
 	for (uint64_t s = old_end; s < stop; s++) {
 		const event *ev = ring_at(v->r, s);
-		rec_fill(&v->cache[s & v->cmask], ev);
+		if (crec_fill(&v->subs, &v->cache[s & v->cmask], ev))
+			subject_forget(v, v->cache[s & v->cmask].subj);
 		correl_feed(v->c, s, ev); /* DW_NOMEM: this event stays unexplained */
 		correl_dup d;
-		v->cflags[s & v->cmask] =
+		v->cache[s & v->cmask].cflags =
 			(uint8_t)(ev->event_id == 4690 && correl_get(v->c, s, &d) ? d.flags : 0);
 	}
 	v->c_end = stop;
@@ -1273,6 +1574,21 @@ bool view_update(view *v, size_t budget, bool *more)
 	return changed;
 }
 
+bool view_update(view *v, size_t budget, bool *more)
+{
+	bool changed = false, left = false, unlimited = budget == 0;
+	if (!v->frozen) {
+		do {
+			size_t b = unlimited || budget > UPDATE_PASS ? UPDATE_PASS : budget;
+			changed |= update_pass(v, b, &left);
+			budget -= unlimited ? 0 : b;
+		} while (left && (unlimited || budget > 0));
+	}
+	if (more)
+		*more = left;
+	return changed;
+}
+
 /* ---- access ---- */
 
 size_t view_count(const view *v)
@@ -1280,13 +1596,14 @@ size_t view_count(const view *v)
 	return v->n;
 }
 
-const view_rec *view_row(const view *v, size_t pos, uint64_t *seq)
+const view_rec *view_row(view *v, size_t pos, uint64_t *seq)
 {
 	if (pos >= v->n)
 		return NULL;
 	if (seq)
 		*seq = v->rows[pos];
-	return rec_of(v, v->rows[pos]);
+	crec_unpack(&v->subs, rec_of(v, v->rows[pos]), &v->out);
+	return &v->out;
 }
 
 size_t view_find(const view *v, uint64_t seq)
@@ -1317,9 +1634,7 @@ void view_select(view *v, size_t pos)
 	if (pos >= v->n)
 		pos = v->n - 1;
 	v->sel = pos;
-	v->anchored = true;
-	v->anchor_seq = v->rows[pos];
-	v->anchor = *rec_of(v, v->anchor_seq);
+	anchor_set(v, v->rows[pos]);
 	view_set_follow(v, pos == edge(v));
 }
 
@@ -1444,7 +1759,7 @@ dw_status view_filter_push(view *v, const view_filter *f)
 		for (uint64_t s = v->c_first; s < v->c_end; s++) {
 			uint64_t slot = s & v->cmask;
 			bool pass = needs_event(f->kind) ? pass_event_one(v, i, s, &locked)
-			                                 : pass_filter(v, i, &v->cache[slot], s);
+			                                 : pass_filter(v, i, rec_of(v, s), s);
 			if (pass)
 				v->bits[slot / 64] |= 1ull << (slot % 64);
 			else
@@ -1486,7 +1801,7 @@ static void proc_label(const correl_proc *p, char *buf, size_t cap)
 static dw_status sel_process(view *v, bool target, view_filter *out)
 {
 	uint64_t seq = v->rows[v->sel];
-	const view_rec *r = rec_of(v, seq);
+	const crec *r = rec_of(v, seq);
 	correl_proc p;
 	if (r->event_id == 4690) {
 		correl_dup d;
@@ -1529,7 +1844,7 @@ static dw_status sel_handle(view *v, view_filter *out)
 	out->num = id;
 	/* Named after its first event: the open, or the first duplication. */
 	correl_proc p;
-	uint32_t comp = rec_of(v, seq)->computer;
+	uint32_t comp = SU(v, rec_of(v, seq))->computer;
 	if (correl_process(v->c, correl_process_at(v->c, comp, l.pid, l.seq), &p)) {
 		char who[96];
 		proc_label(&p, who, sizeof who);
@@ -1546,23 +1861,23 @@ dw_status view_filter_from_sel(view *v, vf_kind kind, view_filter *out)
 	out->kind = kind;
 	if (v->sel >= v->n)
 		return DW_USAGE;
-	const view_rec *r = rec_of(v, v->rows[v->sel]);
+	const crec *r = rec_of(v, v->rows[v->sel]);
 	switch (kind) {
 	case VF_SRC_PID:
-		if (view_rec_num(r, VN_SRC_PID) != NUM_OK)
+		if (crec_num(r, VN_SRC_PID) != NUM_OK)
 			return DW_USAGE;
 		out->num = r->src_pid;
 		return DW_OK;
 	case VF_TGT_PID:
-		if (view_rec_num(r, VN_TGT_PID) != NUM_OK)
+		if (crec_num(r, VN_TGT_PID) != NUM_OK)
 			return DW_USAGE;
 		out->num = r->tgt_pid;
 		return DW_OK;
 	case VF_USER:
-		if (!r->user && !r->domain)
+		if (!SU(v, r)->user && !SU(v, r)->domain)
 			return DW_USAGE;
-		out->domain = r->domain;
-		out->user = r->user;
+		out->domain = SU(v, r)->domain;
+		out->user = SU(v, r)->user;
 		return DW_OK;
 	case VF_PROCESS:
 		return sel_process(v, false, out);
@@ -1689,7 +2004,7 @@ unsigned view_correl_flags(const view *v, uint64_t seq)
 {
 	if (seq < v->c_first || seq >= v->c_end)
 		return 0;
-	return v->cflags[seq & v->cmask];
+	return rec_of(v, seq)->cflags;
 }
 
 row_role view_row_role(const view *v, uint64_t seq, const view_rec *r)
@@ -1746,6 +2061,12 @@ void view_get_stats(view *v, view_stats *out)
 	out->taken = v->c_end;
 	out->waiting = rs.pushed > v->c_end ? rs.pushed - v->c_end : 0;
 	out->evicted = rs.evicted;
+	out->bytes = sizeof *v + (size_t)(v->cmask + 1) * sizeof *v->cache +
+	             (size_t)((v->cmask + 64) / 64) * sizeof *v->bits +
+	             (size_t)v->subs.cap * sizeof *v->subs.v +
+	             (size_t)v->subs.nbuckets * sizeof *v->subs.buckets +
+	             (v->cap + v->kcap + 2 * v->bcap + v->chcap) * sizeof(uint64_t);
+	out->subjects = v->subs.live;
 }
 
 /* ---- formatting ---- */

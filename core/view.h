@@ -2,9 +2,9 @@
  * one is selected, following and freezing. No curses: the TUI only draws it
  * and tests drive it directly.
  *
- * The view keeps a compact record (view_rec) of every event it has taken
- * from the ring, in a cache indexed by seq, so that filtering, sorting and
- * drawing the table never decode events. Shown rows are seqs in sort order;
+ * The view keeps a compact record of every event it has taken from the
+ * ring (what a view_rec holds, in 56 bytes), in a cache indexed by seq, so
+ * that filtering, sorting and drawing the table never decode events. Shown rows are seqs in sort order;
  * the order is total: (sort key, seq), reversed as a whole by `reverse`, so
  * sorting is stable and arrivals land where a full sort would put them.
  *
@@ -129,9 +129,10 @@ bool view_update(view *v, size_t budget, bool *more);
 
 /* Rows shown. */
 size_t view_count(const view *v);
-/* Row pos (< view_count) and its seq (may be NULL). The pointer is valid
- * until the next call that changes the view. */
-const view_rec *view_row(const view *v, size_t pos, uint64_t *seq);
+/* Row pos (< view_count) and its seq (may be NULL). The record is a copy
+ * the view holds (the cache keeps a compacter form): valid until the next
+ * view_row() or the next call that changes the view. */
+const view_rec *view_row(view *v, size_t pos, uint64_t *seq);
 /* Position of the row with this seq, or SIZE_MAX. O(log n). */
 size_t view_find(const view *v, uint64_t seq);
 
@@ -162,8 +163,9 @@ bool view_frozen(const view *v);
 dw_status view_set_all_events(view *v, bool all);
 bool view_all_events(const view *v);
 
-/* Sorting. Default: VC_TIME ascending. VC_OBJECT (drawn from correlation,
- * not kept in the record) is not sortable: DW_USAGE. */
+/* Sorting. Default: VC_TIME ascending, to the millisecond the table shows
+ * (events within one keep their arrival order). VC_OBJECT (drawn from
+ * correlation, not kept in the record) is not sortable: DW_USAGE. */
 dw_status view_set_sort(view *v, view_col col, bool reverse);
 view_col view_sort_col(const view *v);
 bool view_sort_reverse(const view *v);
@@ -208,6 +210,9 @@ typedef struct view_stats {
 	uint64_t taken;    /* events taken from the ring so far (its seq end) */
 	uint64_t waiting;  /* in the ring but not yet taken (frozen, budget) */
 	uint64_t evicted;  /* pushed but evicted from the ring */
+	size_t bytes;      /* memory the view holds, its correl engine apart
+	                      (the cache's untouched pages included) */
+	size_t subjects;   /* distinct computer + Subject of the cached events */
 } view_stats;
 void view_get_stats(view *v, view_stats *out);
 

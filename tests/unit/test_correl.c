@@ -596,6 +596,18 @@ static void test_caps_bound_memory(void **state)
 	correl_dup r = get(x, 0);
 	assert_int_equal(r.src_pid, 0x100);
 	assert_int_equal(r.src.pid, 0x100);
+	/* ... and never with the instance that took an evicted one's slot. */
+	size_t known = 0;
+	for (uint64_t seq = 0; seq < 200; seq += 2) {
+		correl_proc p;
+		r = get(x, seq);
+		if (r.src.id && correl_process(x->c, r.src.id, &p)) {
+			assert_int_equal(p.pid, r.src_pid);
+			assert_true(p.first_seq <= seq);
+			known++;
+		}
+	}
+	assert_true(known > 0 && known < 100);
 	fx_free(x);
 }
 
@@ -1044,6 +1056,29 @@ static void test_sample_process_tree(void **state)
 	sample_free(&s);
 }
 
+/* Records keep handle values in 32 bits, sign-extended as Windows writes
+ * kernel handles; a wider value is still reported, and a PID wider than a
+ * DWORD is malformed. */
+static void test_value_widths(void **state)
+{
+	(void)state;
+	fx *x = fx_new(NULL);
+	uint64_t k = dup4690(x, "0x1ac", "0xffffffff80001748", "0x4", "0x20");
+	uint64_t w = dup4690(x, "0x1ac", "0x100000000", "0x4", "0x80000000");
+	uint64_t p = dup4690(x, "0x100000000", "0x10", "0x4", "0x28");
+	correl_dup r = get(x, k);
+	assert_int_equal(r.src_handle, 0xffffffff80001748ull);
+	assert_int_equal(r.tgt_handle, 0x20);
+	r = get(x, w);
+	assert_int_equal(r.src_handle, 0x100000000ull);
+	assert_int_equal(r.tgt_handle, 0x80000000ull);
+	correl_link l[4];
+	assert_int_equal(correl_chain(x->c, w, l, 4), 1);
+	assert_int_equal(l[0].handle, 0x100000000ull);
+	assert_false(correl_get(x->c, p, &r));
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1067,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(test_sample_systemnightmare),
 		cmocka_unit_test(test_sample_mimikatz),
 		cmocka_unit_test(test_sample_process_tree),
+		cmocka_unit_test(test_value_widths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
