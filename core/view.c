@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "fields.h"
+#include "fmt.h"
 #include "intern.h"
 
 /* ---- columns ---- */
@@ -510,26 +511,6 @@ static bool tm_str(const textm *m, const char *s, size_t len)
 	return false;
 }
 
-/* Writes v in decimal, or in hex with "0x", ending at end; returns the start.
- * (snprintf costs ten times more, and this runs a million times a key.) */
-static char *fmt_dec(uint64_t v, char *end)
-{
-	do
-		*--end = (char)('0' + v % 10);
-	while (v /= 10);
-	return end;
-}
-
-static char *fmt_hex(uint64_t v, char *end)
-{
-	do
-		*--end = "0123456789abcdef"[v & 15];
-	while (v >>= 4);
-	*--end = 'x';
-	*--end = '0';
-	return end;
-}
-
 static bool tm_dec(const textm *m, uint64_t v)
 {
 	if (!m->dec)
@@ -751,6 +732,7 @@ struct view {
 	correl *c;         /* fed every event taken, in seq order */
 	uint64_t cmask;
 	uint64_t c_first;  /* rows hold only seqs >= c_first */
+	uint64_t row_min;  /* no row is older: evictions below it cost nothing */
 	uint64_t c_end;    /* next seq to take from the ring */
 
 	uint64_t *rows;    /* seqs in display order */
@@ -1375,6 +1357,7 @@ static dw_status sort_all(view *v)
 		ring_unlock(v->r);
 	free(skeys);
 	v->n = n;
+	v->row_min = v->c_first;
 	if (!sorted && !radix_sort(v, n, lo, hi))
 		return DW_NOMEM;
 	return DW_OK;
@@ -1388,6 +1371,7 @@ static dw_status rebuild(view *v)
 		v->col = VC_TIME;
 		v->rev = false;
 		v->n = 0;
+		v->row_min = v->c_first;
 		if (ensure_rows(v, (size_t)(v->c_end - v->c_first)))
 			for (uint64_t s = v->c_first; s < v->c_end; s++)
 				if (pass_cheap(v, rec_of(v, s), s))
@@ -1402,12 +1386,20 @@ static dw_status rebuild(view *v)
 /* Drops rows older than c_first. */
 static bool drop_evicted(view *v)
 {
+	/* Most evicted events are not rows (only 4690s are, by default): then
+	 * nothing is scanned. */
+	if (v->row_min >= v->c_first)
+		return false;
 	size_t k = 0;
+	uint64_t min = UINT64_MAX;
 	for (size_t i = 0; i < v->n; i++)
-		if (v->rows[i] >= v->c_first)
+		if (v->rows[i] >= v->c_first) {
+			min = v->rows[i] < min ? v->rows[i] : min;
 			v->rows[k++] = v->rows[i];
+		}
 	bool changed = k != v->n;
 	v->n = k;
+	v->row_min = min;
 	return changed;
 }
 
@@ -1419,6 +1411,8 @@ static bool merge_batch(view *v, size_t k)
 {
 	if (!ensure_rows(v, v->n + k))
 		return false;
+	for (size_t j = 0; j < k; j++)
+		v->row_min = v->batch[j] < v->row_min ? v->batch[j] : v->row_min;
 	uint64_t first = v->batch[0];
 	if (v->n == 0 || cmp_rows(v, rec_of(v, v->rows[v->n - 1]), v->rows[v->n - 1],
 	                          rec_of(v, first), first) < 0) {

@@ -138,6 +138,44 @@ static void test_roles(void **state)
 	ring_destroy(r);
 }
 
+static view_filter pidf(vf_kind k, uint64_t pid);
+
+/* Rows dropped on eviction also after a filter was dropped (older rows
+ * shown again), and evicting events that are not rows drops nothing. */
+static void test_eviction_after_filter_pop(void **state)
+{
+	(void)state;
+	ring *r = make_ring(8);
+	spec s = { 7, 20, 0, NULL, NULL, 0x10, 0x10, 1, 1 };
+	push(r, &s);
+	s.record = 8;
+	push(r, &s); /* the ring is full */
+	view *v = loaded(r, false);
+	assert_int_equal(view_set_sort(v, VC_RECORD, false), DW_OK);
+	view_filter f = pidf(VF_TGT_PID, 0x1ac);
+	assert_int_equal(view_filter_push(v, &f), DW_OK);
+	assert_string_equal(records(v), "1,3");
+	s.record = 9;
+	push(r, &s); /* evicts record 1, a row */
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "3");
+	view_filter_clear(v);
+	assert_string_equal(records(v), "2,3,5,6,7,8,9");
+	s.record = 10;
+	push(r, &s); /* evicts record 2, shown again since the filter went */
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "3,5,6,7,8,9,10");
+	for (s.record = 11; s.record <= 12; s.record++)
+		push(r, &s); /* evicts 3 and the 4688 (record 4, not a row) */
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "5,6,7,8,9,10,11,12");
+	view_stats st;
+	view_get_stats(v, &st);
+	assert_int_equal(st.evicted, 4);
+	view_destroy(v);
+	ring_destroy(r);
+}
+
 static view_filter pidf(vf_kind k, uint64_t pid)
 {
 	view_filter f;
@@ -829,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_arrivals_land_in_sort_order),
 		cmocka_unit_test(test_selection_stays_on_record),
 		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_eviction_after_filter_pop),
 		cmocka_unit_test(test_follow_and_freeze),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_search),
