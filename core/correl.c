@@ -173,23 +173,7 @@ typedef struct gathered {
 
 static void gather(const event *ev, gathered *g)
 {
-	event_iter it;
-	event_field f;
-	memset(g->s, 0, sizeof g->s);
-	for (size_t i = 0; i < G_COUNT; i++)
-		g->n[i] = (dw_num){ 0, NUM_MISSING };
-	event_iter_init(&it, ev);
-	while (event_iter_next(&it, &f)) {
-		if (f.name_id == 0 || f.name_id >= F_COUNT || !gather_slot[f.name_id])
-			continue;
-		size_t k = gather_slot[f.name_id] - 1u;
-		if (g->s[k].s || g->n[k].st != NUM_MISSING)
-			continue; /* the first of repeated names wins, as in event_get() */
-		if (field_kind_of(f.name_id) == FIELD_NUM)
-			g->n[k] = num_parse(f.value.s, f.value.len);
-		else if (f.value.s != f.buf)
-			g->s[k] = f.value;
-	}
+	event_pick(ev, gather_slot, g->s, g->n, G_COUNT);
 }
 
 /* ---- small helpers ---- */

@@ -426,48 +426,62 @@ typedef struct view_slot {
 	STR_SLOT(T, F_SubjectDomainName, subject.domain), \
 	NUM_SLOT(T, F_SubjectLogonId, subject.logon_id)
 
-static void view_fill(const event *ev, const view_slot *slots, size_t n, void *out)
+void event_pick(const event *ev, const uint8_t want[F_COUNT], dw_str *txt, dw_num *num,
+                size_t n_slots)
 {
-	static const dw_num missing = { 0, NUM_MISSING };
-	static const dw_str none = { NULL, 0 };
-	char *base = out;
-	uint64_t seen = 0; /* bit i: slot i filled */
-	for (size_t i = 0; i < n; i++) {
-		if (slots[i].num)
-			memcpy(base + slots[i].off, &missing, sizeof missing);
-		else
-			memcpy(base + slots[i].off, &none, sizeof none);
+	uint64_t seen = 0, all = n_slots < 64 ? (1ull << n_slots) - 1 : ~0ull;
+	for (size_t i = 0; i < n_slots; i++) {
+		txt[i] = (dw_str){ NULL, 0 };
+		num[i] = (dw_num){ 0, NUM_MISSING };
 	}
 	/* The stored form is read directly: numbers need no text and back
 	 * (num_encoding() stores only what num_parse() reads as the same
 	 * number), names no lookup. */
-	uint64_t all = n < 64 ? (1ull << n) - 1 : ~0ull;
 	const uint8_t *p = ev->data, *end = ev->data ? ev->data + ev->data_len : NULL;
 	raw_field r;
 	while (seen != all && raw_next(&p, end, &r)) {
-		if (r.name_id == 0) /* names stored inline are none of ours */
+		if (r.name_id == 0 || r.name_id >= F_COUNT || !want[r.name_id])
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (slots[i].id != r.name_id || (seen >> i & 1))
-				continue;
-			seen |= 1ull << i;
-			dw_str text = { NULL, 0 };
-			if (r.k == ENC_STR)
-				text = (dw_str){ r.text, (size_t)r.v };
-			else if (r.k == ENC_ATOM)
-				text.s = intern_str((uint32_t)r.v, &text.len);
-			if (slots[i].num) {
-				dw_num v = text.s ? num_parse(text.s, text.len) : (dw_num){ r.v, NUM_OK };
-				memcpy(base + slots[i].off, &v, sizeof v);
-			} else if (text.s) { /* a text slot never holds a number */
-				memcpy(base + slots[i].off, &text, sizeof text);
-			}
-			break;
-		}
+		size_t k = want[r.name_id] - 1u;
+		if (seen >> k & 1)
+			continue; /* the first of repeated names wins, as in event_get() */
+		seen |= 1ull << k;
+		dw_str text = { NULL, 0 };
+		if (r.k == ENC_STR)
+			text = (dw_str){ r.text, (size_t)r.v };
+		else if (r.k == ENC_ATOM)
+			text.s = intern_str((uint32_t)r.v, &text.len);
+		if (field_kind_of(r.name_id) == FIELD_NUM)
+			num[k] = text.s ? num_parse(text.s, text.len) : (dw_num){ r.v, NUM_OK };
+		else if (text.s) /* a text field never holds a number */
+			txt[k] = text;
 	}
 }
 
-#define VIEW_FILL(ev, slots, out) view_fill(ev, slots, sizeof slots / sizeof slots[0], out)
+#define VIEW_MAX_SLOTS 16
+
+/* Fills the struct at out from slots (F_ id, offset, number or text). */
+static void view_fill(const event *ev, const view_slot *slots, size_t n, void *out)
+{
+	uint8_t want[F_COUNT] = { 0 };
+	dw_str txt[VIEW_MAX_SLOTS];
+	dw_num num[VIEW_MAX_SLOTS];
+	for (size_t i = 0; i < n; i++)
+		want[slots[i].id] = (uint8_t)(i + 1);
+	event_pick(ev, want, txt, num, n);
+	char *base = out;
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].num)
+			memcpy(base + slots[i].off, &num[i], sizeof num[i]);
+		else
+			memcpy(base + slots[i].off, &txt[i], sizeof txt[i]);
+	}
+}
+
+#define VIEW_FILL(ev, slots, out) do { \
+		_Static_assert(sizeof slots / sizeof slots[0] <= VIEW_MAX_SLOTS, "slots"); \
+		view_fill(ev, slots, sizeof slots / sizeof slots[0], out); \
+	} while (0)
 
 void event_subject(const event *ev, ev_subject *out)
 {

@@ -87,6 +87,14 @@ bool event_iter_next(event_iter *it, event_field *f);
 /* Finds the first field whose name id is name_id (an F_ constant or any
  * intern id). false if absent. */
 bool event_get(const event *ev, uint32_t name_id, event_field *f);
+
+/* The first value of each wanted well-known field, in one pass (the typed
+ * views below use it): want[id] is 0 for a field not wanted, else its slot
+ * + 1. A FIELD_NUM field fills num[slot] (parsed), any other txt[slot];
+ * slots of absent fields are NUM_MISSING / {NULL, 0}. Text points into ev
+ * or the intern table. n_slots <= 64. */
+void event_pick(const event *ev, const uint8_t want[F_COUNT], dw_str *txt, dw_num *num,
+                size_t n_slots);
 /* Same, by name text (for names that are not interned). */
 bool event_get_named(const event *ev, const char *name, size_t len, event_field *f);
 
