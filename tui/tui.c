@@ -25,9 +25,12 @@
 #include "sanitize.h"
 #include "tui_impl.h"
 
-/* Events taken per pass: keeps keys responsive while a backlog loads.
- * Feeding correlation costs 2-6 us an event, so a pass stays under ~100 ms. */
-#define UPDATE_BUDGET 16384
+/* A backlog (a large log at start) is taken in slices: a pass takes slices
+ * for up to PASS_MS, then draws, and stops early when a key or signal is
+ * waiting, so a key waits for one slice at most. Feeding correlation costs
+ * 2-6 us an event: a slice is a few ms. */
+#define SLICE_EVENTS 1024
+#define PASS_MS 40
 #define TICK_MS 1000
 #define MSG_SECONDS 5
 
@@ -840,6 +843,27 @@ static void show_log(tui *t)
 		tui_message(t, lvl == MSG_ERROR ? TR_ERROR : TR_MESSAGE, "%s", buf);
 }
 
+/* A key or a signal waits to be handled. */
+static bool input_waiting(tui *t)
+{
+	struct pollfd p[2] = { { fileno(t->tty), POLLIN, 0 }, { sig_pipe[0], POLLIN, 0 } };
+	return poll(p, 2, 0) > 0;
+}
+
+/* Takes in arrivals for one pass (see SLICE_EVENTS); the first rows end
+ * it at once, to be drawn. True when the rows shown changed. */
+static bool intake(tui *t, bool *more)
+{
+	struct timespec until;
+	now(&until);
+	until.tv_nsec += PASS_MS * 1000000L;
+	bool empty = view_count(t->v) == 0, changed = false;
+	do
+		changed |= view_update(t->v, SLICE_EVENTS, more);
+	while (*more && !(empty && view_count(t->v)) && ms_until(&until) > 0 && !input_waiting(t));
+	return changed;
+}
+
 static void drain(int fd)
 {
 	char buf[256];
@@ -853,7 +877,7 @@ static dw_status loop(tui *t)
 	now(&tick);
 	bool more = true;
 	while (!t->quit) {
-		if (view_update(t->v, UPDATE_BUDGET, &more)) {
+		if (intake(t, &more)) {
 			table_scroll(t);
 			t->dirty_body = t->dirty_hdr = true;
 			t->agg.arrived = true;
@@ -917,6 +941,8 @@ static dw_status loop(tui *t)
 			}
 			if (keys == 0 && (p[0].revents & (POLLHUP | POLLERR)))
 				t->quit = true; /* the terminal went away */
+			else if (keys && !t->quit)
+				draw(t); /* show the key's effect before taking in more */
 		}
 	}
 	return DW_OK;

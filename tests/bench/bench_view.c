@@ -283,7 +283,7 @@ int main(void)
 	snprintf(body + len, sizeof body - len,
 	         "\nSort medians by column: %s.\n"
 	         "\nTaking 1,000,000 events in at start-up: %.0f ms, feeding the correlation "
-	         "engine included (the viewer takes 16,384 per pass between keys). Times are "
+	         "engine included (the viewer takes them in slices of 1,024, up to 40 ms a pass, between keys). Times are "
 	         "for the view-model; drawing a screenful comes on top and does not depend on "
 	         "the number of events.\n"
 	         "\nMemory (issue 7: resident size <= 64 MB + 128 bytes per event held, here "

@@ -3,7 +3,6 @@
  * effect -- sort change, reverse, filters, search -- median and p99, and
  * the CPU the viewer uses while idle with no arrivals. Writes
  * docs/performance.md (section bench_viewer). */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../e2e/pty.h"
+#include "bpty.h"
 #include "bstat.h"
 #include "perfdoc.h"
 
@@ -54,13 +53,10 @@ static pid_t start_writer(const char *path)
 	_exit(0);
 }
 
-/* Sends keys, waits for text (or its absence); returns ms, -1 on timeout. */
+/* bpty_timed() with this benchmark's wait. */
 static double timed(pty *p, const char *keys, const char *text, bool gone)
 {
-	double t0 = bstat_now_ms();
-	pty_send(p, keys);
-	bool ok = gone ? pty_wait_gone(p, text, WAIT_MS) : pty_wait_text(p, text, WAIT_MS);
-	return ok ? bstat_now_ms() - t0 : -1;
+	return bpty_timed(p, keys, text, gone, WAIT_MS);
 }
 
 static char before[256];
@@ -82,50 +78,6 @@ static void remember_record(pty *p)
 	before[0] = '\0';
 	if (pty_find(p, "Record ID:", &row, NULL))
 		pty_row(p, row, before, sizeof before);
-}
-
-/* The dupwatch process started by the harness: our child named dupwatch. */
-static pid_t find_child(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t found = 0;
-	while (d && (e = readdir(d)) != NULL) {
-		char path[300], buf[512];
-		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		int pid, ppid;
-		char comm[64], st;
-		if (fgets(buf, sizeof buf, f) &&
-		    sscanf(buf, "%d (%63[^)]) %c %d", &pid, comm, &st, &ppid) == 4 &&
-		    ppid == getpid() && strcmp(comm, "dupwatch") == 0)
-			found = pid;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-static double cpu_seconds(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	double s = -1;
-	if (fgets(buf, sizeof buf, f)) {
-		const char *p = strrchr(buf, ')');
-		unsigned long ut, stime;
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-		                &stime) == 2)
-			s = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
-	}
-	fclose(f);
-	return s;
 }
 
 int main(void)
@@ -150,12 +102,12 @@ int main(void)
 	printf("1,000,000 events read and shown in %.1f s\n", load / 1000);
 
 	/* Idle: no arrivals, nothing typed. */
-	pid_t child = find_child();
-	double c0 = cpu_seconds(child), w0 = bstat_now_ms();
+	pid_t child = bpty_child(pty_binary());
+	double c0 = bpty_cpu_seconds(child), w0 = bstat_now_ms();
 	pty_pump(p, 10000); /* returns early on output: keep pumping */
 	while (bstat_now_ms() - w0 < 10000)
 		pty_pump(p, (int)(10000 - (bstat_now_ms() - w0)));
-	double idle = (cpu_seconds(child) - c0) / ((bstat_now_ms() - w0) / 1000) * 100;
+	double idle = (bpty_cpu_seconds(child) - c0) / ((bstat_now_ms() - w0) / 1000) * 100;
 	printf("idle CPU: %.2f%%\n", idle);
 
 	bstat res[8];
