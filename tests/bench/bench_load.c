@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "biglog.h"
+#include "bstat.h"
 #include "event.h"
 #include "evtx_chunk.h"
 #include "binxml.h"
@@ -243,12 +244,6 @@ static bool run_evtxexport(const char *path, double *wall, double *cpu)
 	return true;
 }
 
-static double env_num(const char *name, double def)
-{
-	const char *v = getenv(name);
-	return v && *v ? atof(v) : def;
-}
-
 int main(void)
 {
 	char srcpath[4096];
@@ -256,7 +251,7 @@ int main(void)
 		printf("bench_load: %s not readable (set DW_SAMPLES): skipped\n", srcpath);
 		return 0;
 	}
-	double mb = env_num("DW_BENCH_MB", 1024), slice_mb = env_num("DW_BENCH_SLICE_MB", 128);
+	double mb = bstat_env("DW_BENCH_MB", 1024), slice_mb = bstat_env("DW_BENCH_SLICE_MB", 128);
 	size_t n_chunks = (size_t)(mb * 1048576.0 / EVTX_CHUNK_SIZE);
 	size_t n_slice = (size_t)(slice_mb * 1048576.0 / EVTX_CHUNK_SIZE);
 	if (n_chunks < 2 || n_chunks > 65535)

@@ -54,12 +54,6 @@ static void die(const char *what)
 	exit(1);
 }
 
-static double env_num(const char *name, double def)
-{
-	const char *v = getenv(name);
-	return v && *v ? atof(v) : def;
-}
-
 /* ---- running a program ---- */
 
 typedef struct run_res {
@@ -209,12 +203,6 @@ static const char *formats[MAX_FORMATS];
 static size_t n_formats;
 static int rounds;
 
-static double median(double *t, size_t n)
-{
-	qsort(t, n, sizeof *t, bstat_cmp_double);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 static run_res run_dupwatch(const char *path, bool all, const char *fmt, bool count)
 {
 	/* writable copies: exec takes char *const[] */
@@ -267,8 +255,8 @@ static void bench_log(const log_info *lg, double export_mb, log_res *res)
 			}
 	for (int m = 0; m < 2; m++)
 		for (size_t f = 0; f < n_formats; f++) {
-			res->m[m][f].wall = median(wall[m][f], (size_t)rounds);
-			res->m[m][f].cpu = median(cpu[m][f], (size_t)rounds);
+			res->m[m][f].wall = bstat_median(wall[m][f], (size_t)rounds);
+			res->m[m][f].cpu = bstat_median(cpu[m][f], (size_t)rounds);
 		}
 	res->load_after = bstat_load_avg();
 
@@ -356,10 +344,10 @@ int main(void)
 	if (!bin || !*bin)
 		bin = DW_BINARY_DEFAULT;
 	parse_formats();
-	rounds = (int)env_num("DW_BENCH_ROUNDS", 3);
+	rounds = (int)bstat_env("DW_BENCH_ROUNDS", 3);
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = rounds < 1 ? 1 : MAX_ROUNDS;
-	double mb = env_num("DW_BENCH_MB", 1024), export_mb = env_num("DW_BENCH_EXPORT_MB", 0);
+	double mb = bstat_env("DW_BENCH_MB", 1024), export_mb = bstat_env("DW_BENCH_EXPORT_MB", 0);
 	size_t n_chunks = (size_t)(mb * MIB / EVTX_CHUNK_SIZE);
 	if (n_chunks < 2 || n_chunks > 65535)
 		n_chunks = n_chunks < 2 ? 2 : 65535;

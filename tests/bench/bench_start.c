@@ -62,12 +62,6 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-static unsigned env_num(const char *name, unsigned dflt)
-{
-	const char *s = getenv(name);
-	return s && *s ? (unsigned)strtoul(s, NULL, 10) : dflt;
-}
-
 /* Records in a finished log: its header's next record id - 1. */
 static uint64_t log_records(const char *path)
 {
@@ -339,26 +333,6 @@ static void attribute(const char *path, mem_parts *m)
 
 /* ---- report ---- */
 
-static size_t put(char *buf, size_t cap, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t put(char *buf, size_t cap, size_t len, const char *fmt, ...)
-{
-	if (len + 1 >= cap)
-		return len;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf + len, cap - len, fmt, ap);
-	va_end(ap);
-	return n < 0 ? len : len + (size_t)n < cap ? len + (size_t)n : cap - 1;
-}
-
-static double median(double *t, size_t n)
-{
-	qsort(t, n, sizeof *t, bstat_cmp_double);
-	return n ? t[n / 2] : -1;
-}
-
 /* A log not kept goes away even when the benchmark dies half-way. */
 static char log_path[512];
 
@@ -369,7 +343,7 @@ static void remove_log(void)
 
 int main(void)
 {
-	unsigned mb = env_num("DW_BENCH_MB", 1024), starts = env_num("DW_BENCH_STARTS", 9);
+	unsigned mb = (unsigned)bstat_env("DW_BENCH_MB", 1024), starts = (unsigned)bstat_env("DW_BENCH_STARTS", 9);
 	bool keep = getenv("DW_BENCH_KEEP") != NULL;
 	if (starts < 1 || starts > 100 || mb < 1 || mb > 4000)
 		die("DW_BENCH_MB / DW_BENCH_STARTS", "out of range");
@@ -402,7 +376,7 @@ int main(void)
 	/* 2. first screen */
 	double paint[100], rows[100];
 	first_screens(path, starts, paint, rows);
-	double paint_med = median(paint, starts), rows_med = median(rows, starts);
+	double paint_med = bstat_median(paint, starts), rows_med = bstat_median(rows, starts);
 	printf("first paint: median %.1f ms; first event rows: median %.1f ms (min %.1f, max "
 	       "%.1f) over %u starts\n", paint_med, rows_med, rows[0], rows[starts - 1], starts);
 
@@ -482,7 +456,8 @@ int main(void)
 
 	/* report */
 	char machine[256], body[10000];
-	size_t len = put(body, sizeof body, 0,
+	size_t len = 0;
+	bstat_put(body, sizeof body, &len,
 	    "### Viewer on a 1 GB log: first screen, keys while loading, memory (bench_start)\n\n"
 	    "%s. `dupwatch LOG` in a 160x40 pseudo-terminal (libvterm) on a %.0f MB Security "
 	    "log written by the writer (4688 / 4656 / 4690 / 4658 / 4689 mix, %" PRIu64 " records, a "
@@ -492,12 +467,12 @@ int main(void)
 	    "(libvterm) after each read: its own reading is in every time, on the same 2 "
 	    "cores as the viewer.\n\n",
 	    perfdoc_machine(machine, sizeof machine), size_mb, records, CAPACITY, load0, load1);
-	len = put(body, sizeof body, len,
+	bstat_put(body, sizeof body, &len,
 	    "**First screen**, from the fork to the screen showing event rows, over %u starts: "
 	    "median **%.0f ms** (min %.0f, max %.0f); the first paint of anything: median "
 	    "%.0f ms. Target: 100 ms.\n\n",
 	    starts, rows_med, rows[0], rows[starts - 1], paint_med);
-	len = put(body, sizeof body, len,
+	bstat_put(body, sizeof body, &len,
 	    "**Keys while the whole log loads**: %u rounds, each key typed as soon as the last "
 	    "one showed its effect, from the key to the screen showing it (k and j: the "
 	    "detail's Record ID; > < r: the table's headings; filters: their chip). Each round "
@@ -505,23 +480,23 @@ int main(void)
 	    "| key | median | p99 | max |\n|---|---|---|---|\n",
 	    rounds);
 	for (size_t i = 0; i < nr; i++)
-		len = put(body, sizeof body, len, "| %s | %.1f ms | %.1f ms | %.1f ms |\n",
+		bstat_put(body, sizeof body, &len, "| %s | %.1f ms | %.1f ms | %.1f ms |\n",
 		          res[i].what, res[i].median, res[i].p99, maxes[i]);
-	len = put(body, sizeof body, len, "%s", "\nTarget: every key within 50 ms.");
+	bstat_put(body, sizeof body, &len, "%s", "\nTarget: every key within 50 ms.");
 	if (kt.lost)
-		len = put(body, sizeof body, len, " %zu keys had no effect within %d s and are left "
+		bstat_put(body, sizeof body, &len, " %zu keys had no effect within %d s and are left "
 		          "out.", kt.lost, WAIT_MS / 1000);
 	if (kt.unmeasured)
-		len = put(body, sizeof body, len, " k and j could not be timed %zu times: the "
+		bstat_put(body, sizeof body, &len, " k and j could not be timed %zu times: the "
 		          "selected event had left the ring (the viewer takes events in more slowly "
 		          "than the reader reads them, so the ring drops some it never took) and "
 		          "the detail showed no Record ID.", kt.unmeasured);
-	len = put(body, sizeof body, len,
+	bstat_put(body, sizeof body, &len,
 	    " The whole log was read (the header showing %" PRIu64 " read) **%.2f s** after the fork "
 	    "while these keys were typed (%.1f s of the viewer's CPU); with no key typed, "
 	    "%.2f s (%.1f s of CPU).\n\n",
 	    records, r.done_ms / 1000, cpu, quiet.done_ms / 1000, quiet_cpu);
-	len = put(body, sizeof body, len,
+	bstat_put(body, sizeof body, &len,
 	    "**Memory** at the end of the load: VmRSS **%.0f MiB** (VmHWM %.0f MiB) against "
 	    "the budget of 64 MiB + 128 bytes x %" PRIu64 " events held (the ring's capacity; "
 	    "the log has %" PRIu64 " records) = **%.0f MiB**: %s. Where it goes: the same log read into "
@@ -531,7 +506,7 @@ int main(void)
 	    rss / MIB, hwm / MIB, held, records, budget / MIB, rss <= budget ? "met" : "not met",
 	    m.held, m.taken);
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		len = put(body, sizeof body, len, "| %s | %.1f | %.0f |\n", parts[i].what,
+		bstat_put(body, sizeof body, &len, "| %s | %.1f | %.0f |\n", parts[i].what,
 		          parts[i].bytes / MIB, parts[i].bytes / (double)held);
 	printf("\n%s", body);
 	if (!getenv("DW_BENCH_NO_DOC")) {

@@ -65,12 +65,6 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-static unsigned env_num(const char *name, unsigned dflt)
-{
-	const char *s = getenv(name);
-	return s && *s ? (unsigned)strtoul(s, NULL, 10) : dflt;
-}
-
 static bool all_read(pty *p, void *user)
 {
 	return bpty_events_read(p) >= *(const uint64_t *)user;
@@ -340,26 +334,12 @@ static void run(tail_run *r, const char *tmp, bool keep, unsigned n)
 	       r->idle_ms_per_s, r->idle_per_rec, r->net_per_rec);
 }
 
-static size_t put(char *buf, size_t cap, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t put(char *buf, size_t cap, size_t len, const char *fmt, ...)
-{
-	if (len + 1 >= cap)
-		return len;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf + len, cap - len, fmt, ap);
-	va_end(ap);
-	return n < 0 ? len : len + (size_t)n < cap ? len + (size_t)n : cap - 1;
-}
-
 int main(void)
 {
 	static tail_run runs[2];
-	runs[0].mb = env_num("DW_BENCH_MB", 1024);
-	runs[1].mb = env_num("DW_BENCH_SMALL_MB", 16);
-	unsigned n = env_num("DW_BENCH_N", 300);
+	runs[0].mb = (unsigned)bstat_env("DW_BENCH_MB", 1024);
+	runs[1].mb = (unsigned)bstat_env("DW_BENCH_SMALL_MB", 16);
+	unsigned n = (unsigned)bstat_env("DW_BENCH_N", 300);
 	bool keep = getenv("DW_BENCH_KEEP") != NULL;
 	if (n < 1 || n > TAIL_MAX || runs[0].mb < 1 || runs[0].mb > 4000 || runs[1].mb < 1 ||
 	    runs[1].mb > 4000)
@@ -379,7 +359,8 @@ int main(void)
 	                                                                : 2 * big->tick_per_rec;
 	bool cpu_met = extra <= noise;
 	char machine[256], body[8192];
-	size_t len = put(body, sizeof body, 0,
+	size_t len = 0;
+	bstat_put(body, sizeof body, &len,
 	    "### Viewer following a live log: append to screen, CPU per record (bench_tail)\n\n"
 	    "%s. `dupwatch LOG` (the viewer, following; its ring holds %u events, the "
 	    "default) in a 160x40 pseudo-terminal (libvterm) on a live Security log written by "
@@ -402,7 +383,7 @@ int main(void)
 	    TARGET_MS);
 	for (int k = 0; k < 2; k++) {
 		const tail_run *r = &runs[k];
-		len = put(body, sizeof body, len,
+		bstat_put(body, sizeof body, &len,
 		          "| %.0f MB%s | %" PRIu64 " | %.1f s (%.1f CPU s) | %.1f ms | **%.1f ms** | "
 		          "%.1f ms | %zu%s | %.3f ms | %.3f ms | **%.3f ms** |\n",
 		          r->size_mb, r->records > CAPACITY ? " (ring full: each append evicts)" : "",
@@ -410,7 +391,7 @@ int main(void)
 		          r->lost ? " (some never shown)" : "", r->per_rec, r->idle_per_rec,
 		          r->net_per_rec);
 	}
-	len = put(body, sizeof body, len,
+	bstat_put(body, sizeof body, &len,
 	    "\nTime spent runnable but waiting for a core over the appends (run queue, "
 	    "/proc/PID/task/*/schedstat): the viewer's threads %.0f ms, the harness %.0f ms on "
 	    "the %.0f MB log; %.0f ms and %.0f ms on the %.0f MB log.\n",
@@ -419,7 +400,7 @@ int main(void)
 	for (int k = 0; k < 2; k++) {
 		const tail_run *r = &runs[k];
 		if (r->slow)
-			len = put(body, sizeof body, len,
+			bstat_put(body, sizeof body, &len,
 			          "\nOn the %.0f MB log, %zu appends took over %.0f ms (%.0f ms in all, %zu "
 			          "of them opening a new chunk); during them the viewer used %.0f ms of CPU "
 			          "and its threads waited %.0f ms in all for a core (run queue, "
@@ -429,10 +410,10 @@ int main(void)
 	}
 	for (int k = 0; k < 2; k++)
 		if (runs[k].profile[0])
-			len = put(body, sizeof body, len, "\nProfile of the viewer over the appends on the "
+			bstat_put(body, sizeof body, &len, "\nProfile of the viewer over the appends on the "
 			          "%.0f MB log (`perf record -e cpu-clock`, attached: its CPU times above "
 			          "include perf's sampling): %s.\n", runs[k].size_mb, runs[k].profile);
-	len = put(body, sizeof body, len,
+	bstat_put(body, sizeof body, &len,
 	    "\nTargets (issue 7): one new record in a 1 GB live log on the screen within "
 	    "%.0f ms (p99) - **%s** (p99 %.1f ms); CPU work proportional to the change, i.e. the "
 	    "net CPU per record on the %.0f MB log no more than the %.0f MB log's plus the noise "

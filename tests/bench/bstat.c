@@ -37,11 +37,7 @@ bstat bstat_summarise(const char *what, double *t, size_t n)
 	return r;
 }
 
-/* snprintf at *len, clamping *len to the room there is. */
-static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+void bstat_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
 	if (*len + 1 >= cap)
 		return;
@@ -53,11 +49,25 @@ static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 		*len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
 }
 
+double bstat_median(double *t, size_t n)
+{
+	if (n == 0)
+		return -1;
+	qsort(t, n, sizeof *t, bstat_cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+double bstat_env(const char *name, double def)
+{
+	const char *v = getenv(name);
+	return v && *v ? atof(v) : def;
+}
+
 void bstat_table(char *buf, size_t cap, size_t *len, const char *head, const bstat *res,
                  size_t n, int decimals)
 {
-	put(buf, cap, len, "| %s | median | p99 |\n|---|---|---|\n", head);
+	bstat_put(buf, cap, len, "| %s | median | p99 |\n|---|---|---|\n", head);
 	for (size_t i = 0; i < n; i++)
-		put(buf, cap, len, "| %s | %.*f ms | %.*f ms |\n", res[i].what, decimals,
+		bstat_put(buf, cap, len, "| %s | %.*f ms | %.*f ms |\n", res[i].what, decimals,
 		    res[i].median, decimals, res[i].p99);
 }

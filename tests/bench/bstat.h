@@ -15,6 +15,18 @@ double bstat_load_avg(void);
 /* qsort() comparison of two doubles, ascending. */
 int bstat_cmp_double(const void *a, const void *b);
 
+/* The median of t[0..n) (sorted here): the middle value, or the mean of
+ * the two middle ones; -1 when n is 0. */
+double bstat_median(double *t, size_t n);
+
+/* A number from the environment (DW_BENCH_MB and the like), or def when
+ * it is unset or empty. */
+double bstat_env(const char *name, double def);
+
+/* snprintf at *len in buf (cap bytes), keeping *len below cap. */
+void bstat_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* One measured action: what it was, median and 99th percentile in ms. */
 typedef struct bstat {
 	char what[96];
