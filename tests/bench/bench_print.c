@@ -36,7 +36,6 @@
 
 #include "biglog.h"
 #include "bstat.h"
-#include "crc32.h"
 #include "evtx_chunk.h"
 #include "le.h"
 #include "perfdoc.h"
@@ -168,11 +167,7 @@ static uint64_t write_prefix(const char *src, const char *dst, size_t n_chunks)
 			die("prefix chunk");
 		last = le_get64(buf + 16); /* last event record number */
 	}
-	le_put64(hdr + 16, n_chunks - 1);
-	le_put64(hdr + 24, last + 1);
-	hdr[42] = (uint8_t)n_chunks;
-	hdr[43] = (uint8_t)(n_chunks >> 8);
-	le_put32(hdr + 124, crc32_compute(hdr, 120));
+	biglog_header_fix(hdr, n_chunks, last + 1);
 	if (pwrite(out, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
 		die("file header");
 	close(in);

@@ -121,6 +121,17 @@ static size_t renumber(uint8_t *c, uint64_t *next_id, evtx_rec_ref *refs)
 	return n;
 }
 
+void biglog_header_fix(uint8_t *hdr, size_t n_chunks, uint64_t next)
+{
+	le_put64(hdr + 8, 0);
+	le_put64(hdr + 16, n_chunks - 1);
+	le_put64(hdr + 24, next);
+	hdr[42] = (uint8_t)n_chunks;
+	hdr[43] = (uint8_t)(n_chunks >> 8);
+	le_put32(hdr + 120, 0); /* clean, not full */
+	le_put32(hdr + 124, crc32_compute(hdr, 120));
+}
+
 uint64_t biglog_build(const char *path, const biglog_src *s, size_t n_chunks)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -140,13 +151,7 @@ uint64_t biglog_build(const char *path, const biglog_src *s, size_t n_chunks)
 			die("write");
 	}
 	memcpy(hdr, s->hdr, sizeof hdr);
-	le_put64(hdr + 8, 0);
-	le_put64(hdr + 16, n_chunks - 1);
-	le_put64(hdr + 24, next);
-	hdr[42] = (uint8_t)n_chunks;
-	hdr[43] = (uint8_t)(n_chunks >> 8);
-	le_put32(hdr + 120, 0); /* clean, not full */
-	le_put32(hdr + 124, crc32_compute(hdr, 120));
+	biglog_header_fix(hdr, n_chunks, next);
 	if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
 		die("write");
 	close(fd);

@@ -26,6 +26,11 @@ typedef struct biglog_src {
 void biglog_src_load(const char *path, biglog_src *s);
 void biglog_src_free(biglog_src *s);
 
+/* Makes hdr (a copy of a real log's file header) describe a log of
+ * n_chunks chunks from slot 0, oldest first, whose next record id is next:
+ * first and last chunk, chunk count, clean flags, checksum. */
+void biglog_header_fix(uint8_t *hdr, size_t n_chunks, uint64_t next);
+
 /* Writes a log of n_chunks (<= 65535) chunks of s, in turn, renumbered
  * from record id 1, to path. Returns its record count. */
 uint64_t biglog_build(const char *path, const biglog_src *s, size_t n_chunks);
