@@ -732,7 +732,6 @@ struct view {
 	correl *c;         /* fed every event taken, in seq order */
 	uint64_t cmask;
 	uint64_t c_first;  /* rows hold only seqs >= c_first */
-	uint64_t row_min;  /* no row is older: evictions below it cost nothing */
 	uint64_t c_end;    /* next seq to take from the ring */
 
 	uint64_t *rows;    /* seqs in display order */
@@ -1357,7 +1356,6 @@ static dw_status sort_all(view *v)
 		ring_unlock(v->r);
 	free(skeys);
 	v->n = n;
-	v->row_min = v->c_first;
 	if (!sorted && !radix_sort(v, n, lo, hi))
 		return DW_NOMEM;
 	return DW_OK;
@@ -1371,7 +1369,6 @@ static dw_status rebuild(view *v)
 		v->col = VC_TIME;
 		v->rev = false;
 		v->n = 0;
-		v->row_min = v->c_first;
 		if (ensure_rows(v, (size_t)(v->c_end - v->c_first)))
 			for (uint64_t s = v->c_first; s < v->c_end; s++)
 				if (pass_cheap(v, rec_of(v, s), s))
@@ -1383,23 +1380,43 @@ static dw_status rebuild(view *v)
 
 /* ---- arrivals and evictions ---- */
 
-/* Drops rows older than c_first. */
-static bool drop_evicted(view *v)
+/* How many of the seqs [from, to), about to be evicted and still in the
+ * cache, are rows: rows are what passes the filters, so those that pass.
+ * SIZE_MAX when a filter needs the events themselves, which are gone. */
+static size_t evicted_rows(const view *v, uint64_t from, uint64_t to)
 {
-	/* Most evicted events are not rows (only 4690s are, by default): then
-	 * nothing is scanned. */
-	if (v->row_min >= v->c_first)
+	if (has_text(v))
+		return SIZE_MAX;
+	size_t n = 0;
+	for (uint64_t s = from; s < to; s++)
+		n += pass_cheap(v, rec_of(v, s), s);
+	return n;
+}
+
+/* Drops the rows older than c_first, of which there are gone (SIZE_MAX:
+ * unknown). They are the oldest: in the default order by time they lead
+ * (or end) the table, so most drops cost a memmove, not a pass over
+ * every row; the cost follows the eviction, not the events held. */
+static bool drop_evicted(view *v, size_t gone)
+{
+	if (gone == 0)
 		return false;
+	size_t p = 0, q = 0;
+	while (p < v->n && v->rows[p] < v->c_first)
+		p++;
+	while (q < v->n - p && v->rows[v->n - 1 - q] < v->c_first)
+		q++;
+	if (gone == p + q) {
+		memmove(v->rows, v->rows + p, (v->n - p - q) * sizeof *v->rows);
+		v->n -= p + q;
+		return true;
+	}
 	size_t k = 0;
-	uint64_t min = UINT64_MAX;
 	for (size_t i = 0; i < v->n; i++)
-		if (v->rows[i] >= v->c_first) {
-			min = v->rows[i] < min ? v->rows[i] : min;
+		if (v->rows[i] >= v->c_first)
 			v->rows[k++] = v->rows[i];
-		}
 	bool changed = k != v->n;
 	v->n = k;
-	v->row_min = min;
 	return changed;
 }
 
@@ -1411,8 +1428,6 @@ static bool merge_batch(view *v, size_t k)
 {
 	if (!ensure_rows(v, v->n + k))
 		return false;
-	for (size_t j = 0; j < k; j++)
-		v->row_min = v->batch[j] < v->row_min ? v->batch[j] : v->row_min;
 	uint64_t first = v->batch[0];
 	if (v->n == 0 || cmp_rows(v, rec_of(v, v->rows[v->n - 1]), v->rows[v->n - 1],
 	                          rec_of(v, first), first) < 0) {
@@ -1513,6 +1528,8 @@ static bool update_pass(view *v, size_t budget, bool *more)
 	ring_lock(v->r);
 	uint64_t first = ring_first(v->r), end = ring_end(v->r);
 	bool evict = first > v->c_first;
+	/* counted before the engine forgets them and their slots are reused */
+	size_t gone = evict ? evicted_rows(v, v->c_first, first < v->c_end ? first : v->c_end) : 0;
 	if (evict)
 		v->c_first = first;
 	if (v->c_end < first)
@@ -1543,7 +1560,7 @@ static bool update_pass(view *v, size_t budget, bool *more)
 	}
 	v->c_end = stop;
 	/* Before any search in rows: evicted rows' slots hold new records. */
-	bool dropped = evict && drop_evicted(v);
+	bool dropped = evict && drop_evicted(v, gone);
 	bool redo = take_changed(v, old_end);
 	if (stop > old_end)
 		trails_load(v);

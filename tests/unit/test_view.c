@@ -176,6 +176,26 @@ static void test_eviction_after_filter_pop(void **state)
 	ring_destroy(r);
 }
 
+/* Sorted by another column, the evicted rows are in the middle. */
+static void test_eviction_mid_table(void **state)
+{
+	(void)state;
+	ring *r = make_ring(6); /* full */
+	view *v = loaded(r, false);
+	assert_int_equal(view_set_sort(v, VC_SRC_PID, false), DW_OK);
+	assert_string_equal(records(v), "6,1,5,2,3");
+	spec s = { 7, 20, 0, NULL, NULL, 0x10, 0x10, 1, 1 };
+	push(r, &s); /* evicts record 1 */
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "6,7,5,2,3");
+	s.record = 8;
+	push(r, &s); /* evicts record 2 */
+	view_update(v, 0, NULL);
+	assert_string_equal(records(v), "6,7,8,5,3");
+	view_destroy(v);
+	ring_destroy(r);
+}
+
 static view_filter pidf(vf_kind k, uint64_t pid)
 {
 	view_filter f;
@@ -868,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_selection_stays_on_record),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_eviction_after_filter_pop),
+		cmocka_unit_test(test_eviction_mid_table),
 		cmocka_unit_test(test_follow_and_freeze),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_search),
