@@ -90,3 +90,33 @@ uint64_t bpty_events_read(pty *p)
 			n = n * 10 + (uint64_t)(*q - '0');
 	return strncmp(q, " read", 5) == 0 ? n : 0;
 }
+
+pid_t bpty_xml_writer(const char *path, unsigned n)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		_exit(1);
+	uint64_t rng = 7;
+	for (unsigned i = 0; i < n; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned r = (unsigned)(rng >> 33);
+		unsigned s = i / 100;
+		fprintf(f,
+		        "<Event><System><EventID>4690</EventID><TimeCreated SystemTime=\"2021-10-%02uT%02u:%02u:%02u.%07uZ\"/>"
+		        "<EventRecordID>%u</EventRecordID><Computer>ws%02u.offsec.lan</Computer></System>"
+		        "<EventData><Data Name=\"SubjectUserSid\">S-1-5-21-1-2-3-%u</Data>"
+		        "<Data Name=\"SubjectUserName\">user%02u</Data><Data Name=\"SubjectDomainName\">%s</Data>"
+		        "<Data Name=\"SubjectLogonId\">0x%x</Data><Data Name=\"SourceHandleId\">0x%x</Data>"
+		        "<Data Name=\"SourceProcessId\">0x%x</Data><Data Name=\"TargetHandleId\">0x%x</Data>"
+		        "<Data Name=\"TargetProcessId\">0x%x</Data></EventData></Event>\n",
+		        1 + s / 86400 % 28, s / 3600 % 24, s / 60 % 60, s % 60, i % 100 * 100000,
+		        2000000 + i, r % 8, 1000 + r / 7 % 40, r / 7 % 40, r % 3 ? "OFFSEC" : "NT AUTHORITY",
+		        0x3e7 + r / 11 % 50 * 0x10000, 0x100 + r / 13 % 4096 * 4, 0x100 + r / 17 % 500 * 4,
+		        0x100 + r / 19 % 8192 * 4, r % 4 ? 4 : 0x100 + r / 23 % 500 * 4);
+	}
+	fclose(f);
+	_exit(0);
+}
