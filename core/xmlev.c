@@ -864,6 +864,9 @@ static void begin(xmlev_stream *st, size_t i)
 	}
 	x->origin = st->pfed;
 	x->state = XP_OPEN;
+	/* now, not at <Event>'s start handler: a start tag expat refuses
+	 * must not be reported with the previous event's record id */
+	begin_event(x);
 	st->refused = false;
 	st->ev_start = st->fed = i;
 	st->state = S_EVENT;
