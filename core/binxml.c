@@ -285,6 +285,8 @@ static void normalise(sbuf *o, size_t from, bool attr)
 
 static dw_status put_str(sbuf *o, const char *s, size_t n)
 {
+	if (n == 0) /* o->p may still be NULL: NULL + 0 is undefined */
+		return DW_OK;
 	if (!sb_reserve(o, n))
 		return DW_NOMEM;
 	memcpy(o->p + o->len, s, n);

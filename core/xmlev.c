@@ -61,7 +61,8 @@ typedef struct xp {
 /* Appends so that b holds at most limit bytes; false when memory is short. */
 static bool sb_append(strbuf *b, const char *s, size_t n, size_t limit)
 {
-	if (b->len >= limit)
+	/* n == 0 on an empty buffer would be memcpy(NULL + 0, ...): undefined. */
+	if (n == 0 || b->len >= limit)
 		return true;
 	if (n > limit - b->len)
 		n = limit - b->len;

@@ -341,6 +341,17 @@ static void test_doc_raw_controls(void **state)
 	assert_field(&ev, "%2", "\xef\xb7\x90");
 	event_free(&ev);
 
+	/* a value that starts with a control, unmapped into a buffer not yet
+	 * allocated (fuzz_evtx_tail finding 5) */
+	const char *lead = "<Event><System><Provider Name='\x01x'/><EventID>4690</EventID>"
+	                   "</System></Event>";
+	xmlev_doc_destroy(d);
+	d = xmlev_doc_create();
+	assert_non_null(d);
+	assert_int_equal(xmlev_doc_parse(d, lead, strlen(lead), &ev, &err), DW_OK);
+	assert_atom(ev.provider, "\x01x");
+	event_free(&ev);
+
 	/* 39 in the caller's text (the 2 controls count 1 byte each) */
 	expect_doc_error(d, "<Event><System><EventID>1\x01\x02</EventID></Sys></Event>", DW_PARSE,
 	                 "byte 39: mismatched tag");
