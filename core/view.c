@@ -735,7 +735,9 @@ struct view {
 	uint64_t c_end;    /* next seq to take from the ring */
 
 	uint64_t *rows;    /* seqs in display order */
-	size_t n, cap;
+	size_t n, cap;     /* cap: slots from the allocation's start */
+	size_t off;        /* rows dropped from the front: rows - off is the
+	                      allocation, so evicting the oldest moves nothing */
 
 	/* Selection: an anchor record; sel is where it is (or would be). */
 	bool anchored;
@@ -895,19 +897,50 @@ static void reselect(view *v)
 		anchor_set(v, v->rows[v->sel]);
 }
 
+/* The rows' allocation (NULL - 0 would be undefined). */
+static uint64_t *rows_base(const view *v)
+{
+	return v->off ? v->rows - v->off : v->rows;
+}
+
+/* Room for n rows after v->rows. Out of room at the end, rows dropped from
+ * the front leave their slots: the rows move back to the allocation's start,
+ * which keeps a 32nd of them free after the move (growing if it must), so a
+ * move of the table is followed by at least n / 32 arrivals: 32 row moves an
+ * arrival at most, whatever the table holds. */
 static bool ensure_rows(view *v, size_t n)
 {
-	if (n <= v->cap)
+	if (n <= v->cap - v->off)
+		return true;
+	uint64_t *base = rows_base(v);
+	size_t want = n;
+	if (v->off) {
+		memmove(base, v->rows, v->n * sizeof *base);
+		v->rows = base;
+		v->off = 0;
+		want += v->n / 32;
+	}
+	if (want <= v->cap)
 		return true;
 	size_t cap = v->cap ? v->cap : 1024;
-	while (cap < n)
+	while (cap < want)
 		cap *= 2;
-	uint64_t *rows = realloc(v->rows, cap * sizeof *rows);
+	uint64_t *rows = realloc(base, cap * sizeof *rows);
 	if (!rows)
 		return false;
 	v->rows = rows;
 	v->cap = cap;
 	return true;
+}
+
+/* The rows are about to be written from scratch: start them at the
+ * allocation's start again (the sorts use rows and keys as each other's
+ * scratch, which needs both whole). */
+static void rows_restart(view *v)
+{
+	v->rows = rows_base(v);
+	v->off = 0;
+	v->n = 0;
 }
 
 static bool ensure_batch(view *v, size_t n)
@@ -973,7 +1006,7 @@ void view_destroy(view *v)
 	subj_free(&v->subs);
 	free(v->cache);
 	free(v->bits);
-	free(v->rows);
+	free(rows_base(v));
 	free(v->keys);
 	free(v->batch);
 	free(v->btmp);
@@ -1326,6 +1359,7 @@ static bool radix_sort(view *v, size_t n, uint64_t lo, uint64_t hi)
 static dw_status sort_all(view *v)
 {
 	size_t span = (size_t)(v->c_end - v->c_first);
+	rows_restart(v);
 	if (!ensure_rows(v, span) || !ensure_keys(v, span))
 		return DW_NOMEM;
 	uint64_t *skeys = NULL;
@@ -1368,7 +1402,7 @@ static dw_status rebuild(view *v)
 		/* Keep a consistent view: arrival order, cheap filters only. */
 		v->col = VC_TIME;
 		v->rev = false;
-		v->n = 0;
+		rows_restart(v);
 		if (ensure_rows(v, (size_t)(v->c_end - v->c_first)))
 			for (uint64_t s = v->c_first; s < v->c_end; s++)
 				if (pass_cheap(v, rec_of(v, s), s))
@@ -1395,8 +1429,8 @@ static size_t evicted_rows(const view *v, uint64_t from, uint64_t to)
 
 /* Drops the rows older than c_first, of which there are gone (SIZE_MAX:
  * unknown). They are the oldest: in the default order by time they lead
- * (or end) the table, so most drops cost a memmove, not a pass over
- * every row; the cost follows the eviction, not the events held. */
+ * (or end) the table, so most drops only move the table's ends, not a
+ * row; the cost follows the eviction, not the events held. */
 static bool drop_evicted(view *v, size_t gone)
 {
 	if (gone == 0)
@@ -1407,7 +1441,8 @@ static bool drop_evicted(view *v, size_t gone)
 	while (q < v->n - p && v->rows[v->n - 1 - q] < v->c_first)
 		q++;
 	if (gone == p + q) {
-		memmove(v->rows, v->rows + p, (v->n - p - q) * sizeof *v->rows);
+		v->rows += p;
+		v->off += p;
 		v->n -= p + q;
 		return true;
 	}

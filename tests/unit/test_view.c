@@ -875,6 +875,40 @@ static void test_subjects_churn(void **state)
 	ring_destroy(r);
 }
 
+/* Following a full ring one event at a time: each arrival evicts the oldest
+ * row, which leads the table (or ends it, reversed). The table keeps exactly
+ * the held records in order through many rounds of the rows moving back to
+ * their allocation's start, and through re-sorts in between. */
+static void test_eviction_turns(void **state)
+{
+	(void)state;
+	enum { CAP = 2000, N = 20000 };
+	ring *r = ring_create(CAP, 0, -1);
+	assert_non_null(r);
+	view *v = view_create(r, false);
+	assert_non_null(v);
+	for (uint64_t i = 1; i <= N; i++) {
+		spec sp = { i, i, 0, NULL, NULL, 0x10, 0x20, 0x30, 0x40 };
+		push(r, &sp);
+		view_update(v, 0, NULL);
+		if (i == N / 2)
+			assert_int_equal(view_set_sort(v, VC_TIME, true), DW_OK);
+		if (i == 3 * N / 4)
+			assert_int_equal(view_set_sort(v, VC_TIME, false), DW_OK);
+		if (i % 997 && i != N)
+			continue;
+		size_t n = view_count(v);
+		assert_int_equal(n, i < CAP ? i : CAP);
+		bool rev = i >= N / 2 && i < 3 * N / 4;
+		for (size_t p = 0; p < n; p++) {
+			uint64_t want = rev ? i - p : i - n + 1 + p;
+			assert_int_equal(view_row(v, p, NULL)->record_id, want);
+		}
+	}
+	view_destroy(v);
+	ring_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -889,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_eviction_after_filter_pop),
 		cmocka_unit_test(test_eviction_mid_table),
+		cmocka_unit_test(test_eviction_turns),
 		cmocka_unit_test(test_follow_and_freeze),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_search),
