@@ -1165,6 +1165,28 @@ dw_status evtxw_damage_truncate(const char *path, uint64_t size, dw_err *err)
 	return DW_OK;
 }
 
+/* EVTXW_COUNT on the record ref of chunk image c: the value count follows
+ * the instance's header (10 bytes) or, when the definition is inline (the
+ * template's first use in the chunk), the definition (24 bytes + its size). */
+static dw_status damage_count(uint8_t *c, const evtx_rec_ref *ref, const char *path,
+                              dw_err *err)
+{
+	size_t p = ref->off + 24, end = ref->off + ref->size;
+	if (p < end && c[p] == 0x0f) /* fragment header */
+		p += 4;
+	if (p + 10 > end || c[p] != 0x0c)
+		return dw_err_set(err, DW_FORMAT, "%s: record %" PRIu64 " is not a template "
+		                  "instance", path, ref->id);
+	size_t q = p + 10, def = le_get32(c + p + 6);
+	if (def >= q)
+		q = def + 24 + le_get32(c + def + 20);
+	if (q + 4 > end)
+		return dw_err_set(err, DW_FORMAT, "%s: record %" PRIu64 ": no value count", path,
+		                  ref->id);
+	le_put32(c + q, 0x00fedb88);
+	return DW_OK;
+}
+
 dw_status evtxw_damage_record(const char *path, uint64_t record_id, evtxw_tear how,
                               dw_err *err)
 {
@@ -1196,7 +1218,10 @@ dw_status evtxw_damage_record(const char *path, uint64_t record_id, evtxw_tear h
 			if (how == EVTXW_TEAR) {
 				memset(r + refs[i].size / 2, 0, refs[i].size - refs[i].size / 2);
 			} else {
-				memset(r + 24, 0xff, refs[i].size - 28); /* 0xff: no such token */
+				if (how == EVTXW_GARBLE)
+					memset(r + 24, 0xff, refs[i].size - 28); /* 0xff: no such token */
+				else if ((st = damage_count(c, &refs[i], path, err)) != DW_OK)
+					break;
 				uint32_t free_off = le_get32(c + 48);
 				if (free_off < EVTX_CHUNK_HEADER_SIZE || free_off > EVTX_CHUNK_SIZE)
 					free_off = EVTX_CHUNK_HEADER_SIZE;

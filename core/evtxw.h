@@ -156,6 +156,9 @@ typedef enum evtxw_tear {
 	                 included); CRCs left stale: a write caught midway */
 	EVTXW_GARBLE, /* overwrite the record's BinXML with an invalid token and
 	                 fix the chunk's CRCs: only this record is unreadable */
+	EVTXW_COUNT,  /* set the count of its template instance's values far
+	                 beyond the record (16,702,344) and fix the chunk's CRCs:
+	                 libevtx 20181227 reads past the record and crashes */
 } evtxw_tear;
 /* Damages the record with this id (DW_RANGE if not found). */
 dw_status evtxw_damage_record(const char *path, uint64_t record_id, evtxw_tear how,

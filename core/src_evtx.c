@@ -60,7 +60,8 @@ typedef struct parser {
 	binxml *bx;             /* the fast path (binxml.h) */
 	event_builder b;
 	event fast[EVTX_CHUNK_MAX_RECORDS]; /* a chunk's events, by walk index */
-	bool fast_ok[EVTX_CHUNK_MAX_RECORDS]; /* fast[i] came from the fast path */
+	dw_status fast_st[EVTX_CHUNK_MAX_RECORDS]; /* DW_OK: fast[i] came from
+	                                               the fast path */
 } parser;
 
 /* A chunk slot as found by the header scan. */
@@ -312,6 +313,21 @@ static void record_failed(evtx_src *x, const chunk_job *job, uint64_t id, uint32
 	skipped(x, 1);
 }
 
+/* libevtx 20181227 trusts the counts and sizes inside a record's BinXML: a
+ * crafted template instance value count makes it read far past the record
+ * and crash (docs/fuzzing.md, finding 6). A record the fast path finds
+ * damaged (DW_CORRUPT: a count, size or offset out of bounds) is therefore
+ * reported, never handed to libevtx. Returns the fast path's verdict, and
+ * in why its reason for DW_CORRUPT. The fast path must be on the record's
+ * chunk (binxml_chunk). */
+static dw_status binxml_check(parser *p, const evtx_rec_ref *ref, char *why, size_t why_cap)
+{
+	dw_err err = { 0 };
+	dw_status st = binxml_record(p->bx, ref, &p->b, &err);
+	snprintf(why, why_cap, "damaged BinXML, not read: %.400s", err.msg);
+	return st;
+}
+
 /* Record ri of a consistent chunk the fast path gave up on, read by libevtx
  * (open on p->lf), whose record index is the walk's index there. */
 static dw_status fall_back(parser *p, size_t ri, event *ev, char *why, size_t why_cap)
@@ -348,26 +364,32 @@ static bool fast_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job,
 	while (i0 < nref && p->refs[i0].id <= job->after_id)
 		i0++;
 	for (size_t i = i0; i < nref; i++) {
-		p->fast_ok[i] = binxml_record(p->bx, &p->refs[i], &p->b, NULL) == DW_OK &&
-		                evb_finish(&p->b, &p->fast[i]) == DW_OK;
-		fails += !p->fast_ok[i];
+		dw_status st = binxml_record(p->bx, &p->refs[i], &p->b, NULL);
+		if (st == DW_OK)
+			st = evb_finish(&p->b, &p->fast[i]);
+		p->fast_st[i] = st;
+		fails += st != DW_OK && st != DW_CORRUPT; /* those libevtx reads */
 	}
 	if (fails && libevtx_file_open_file_io_handle(p->lf, p->bfio, LIBEVTX_OPEN_READ,
 	                                              NULL) != 1) {
 		for (size_t i = i0; i < nref; i++)
-			if (p->fast_ok[i])
+			if (p->fast_st[i] == DW_OK)
 				event_free(&p->fast[i]);
 		parser_reset_lf(p);
 		return false;
 	}
 	char why[512];
 	for (size_t i = i0; i < nref; i++) {
-		if (!p->fast_ok[i] &&
-		    fall_back(p, i, &p->fast[i], why, sizeof why) != DW_OK) {
+		dw_status st = p->fast_st[i];
+		if (st == DW_CORRUPT)
+			st = binxml_check(p, &p->refs[i], why, sizeof why); /* for the reason */
+		else if (st != DW_OK)
+			st = fall_back(p, i, &p->fast[i], why, sizeof why);
+		if (st != DW_OK) {
 			if (job->quiet) {
 				/* a write in progress: retried from here next time */
 				for (size_t j = i + 1; j < nref; j++)
-					if (p->fast_ok[j])
+					if (p->fast_st[j] == DW_OK)
 						event_free(&p->fast[j]);
 				break;
 			}
@@ -439,7 +461,20 @@ static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job
 	for (int i = 0; i < i0; i++)
 		p->seen[i] = true;
 	from = (size_t)i0;
+	if (p->bx)
+		binxml_chunk(p->bx, chunk, EVTX_CHUNK_SIZE);
 	for (int i = i0; i < n; i++) {
+		/* libevtx numbers a chunk's records in chunk order, as the walk does */
+		if (p->bx && (size_t)i < nref &&
+		    binxml_check(p, &p->refs[i], why, sizeof why) == DW_CORRUPT) {
+			p->seen[i] = true;
+			if (job->quiet)
+				continue; /* retried when the chunk is consistent */
+			record_failed(x, job, p->refs[i].id, p->refs[i].off, why);
+			if (p->refs[i].id > top)
+				top = p->refs[i].id;
+			continue;
+		}
 		libevtx_record_t *rec = NULL;
 		if (libevtx_file_get_record_by_index(p->lf, i, &rec, NULL) != 1)
 			continue; /* unaccounted: the walk below reports it */
@@ -522,6 +557,11 @@ static uint64_t parse_chunk(evtx_src *x, parser *p, evq *q, const chunk_job *job
 		}
 	}
 
+	/* Not checked by the fast path first, unlike the records above: what
+	 * libevtx recovers from unused space is often an older record whose
+	 * template has since been overwritten, which the fast path rightly
+	 * calls damaged; libevtx reads it. --recover is the user's choice to
+	 * trust libevtx with damaged data (docs/evtx.md). */
 	int nr = 0;
 	if (job->recovered && libevtx_file_get_number_of_recovered_records(p->lf, &nr, NULL) != 1)
 		nr = 0;

@@ -869,6 +869,40 @@ static void test_damage_record(void **state)
 	run_free(&o);
 }
 
+/* A template instance claiming millions of values in a record of a few
+ * hundred bytes: libevtx 20181227 does not check the count against the
+ * record, and with it in a nested instance read past the record and crashed
+ * (fuzz_evtx_tail finding 6, whose input is a regression test of its own).
+ * The fast path finds it damaged and libevtx never sees it: neither as the
+ * fallback of a sound chunk nor when it reads a damaged chunk whole.
+ * Record 1 opens its chunk (its template defined inline), 123 does not. */
+static void test_damage_value_count(void **state)
+{
+	(void)state;
+	char p[512];
+	dw_err err;
+	tu_path(p, sizeof p, "count.evtx");
+	write_log(p, 16, false, 500);
+	assert_int_equal(evtxw_damage_record(p, 1, EVTXW_COUNT, &err), DW_OK);
+	assert_int_equal(evtxw_damage_record(p, 123, EVTXW_COUNT, &err), DW_OK);
+	for (int whole = 0; whole < 2; whole++) {
+		if (whole)
+			for (uint32_t k = 0; k < 16 && chunk_at(p, k).sig_ok; k++)
+				assert_int_equal(evtxw_damage_chunk_crc(p, k, EVTXW_CRC_DATA, &err), DW_OK);
+		run o;
+		run_source(p, false, &o);
+		print_msgs(&o);
+		assert_int_equal(o.n, 498);
+		assert_int_equal(o.st.skipped, 2);
+		assert_int_equal(msg_count(&o, "record 1 (chunk 0, offset 4608)",
+		                           "damaged BinXML, not read: "), 1);
+		assert_int_equal(msg_count(&o, "record 123 (chunk ", "too many template values"), 1);
+		for (size_t i = 0; i < o.n; i++)
+			assert_true(o.ev[i].record_id != 1 && o.ev[i].record_id != 123);
+		run_free(&o);
+	}
+}
+
 /* Random bytes over chunks: never a crash or hang; every record is either
  * read or counted. */
 static void test_garbage(void **state)
@@ -959,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_controls_exact),
 		cmocka_unit_test(test_damage_signature),
 		cmocka_unit_test(test_damage_crc),
+		cmocka_unit_test(test_damage_value_count),
 		cmocka_unit_test(test_damage_string_table),
 		cmocka_unit_test(test_damage_truncated),
 		cmocka_unit_test(test_damage_record),
