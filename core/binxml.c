@@ -1228,37 +1228,92 @@ static dw_status run(binxml *bx, const plan *pl, const val *v, uint32_t n,
 	return DW_OK;
 }
 
-/* A template instance at p: reads its values and runs its plan. */
-static dw_status instance(binxml *bx, size_t p, size_t end, int ctx,
-                          unsigned level, size_t *next)
+/* The template instance at p (before end): its definition's offset, and
+ * where its values begin. */
+static dw_status instance_head(binxml *bx, size_t p, size_t end, uint32_t *def,
+                               size_t *values)
 {
 	const uint8_t *c = bx->c;
 	if (p + 10 > end)
 		return fail(bx, DW_CORRUPT, p, "truncated template instance");
-	uint32_t def = le_get32(c + p + 6);
-	size_t q = p + 10;
-	if (def >= q) {
+	*def = le_get32(c + p + 6);
+	*values = p + 10;
+	if (*def >= *values) {
 		/* the definition follows (libevtx skips any gap): values come
 		 * after it */
-		if ((size_t)def + 24 > end)
+		if ((size_t)*def + 24 > end)
 			return fail(bx, DW_CORRUPT, p, "template definition out of bounds");
-		uint32_t dsize = le_get32(c + def + 20);
-		if (dsize > end - ((size_t)def + 24))
-			return fail(bx, DW_CORRUPT, def, "template size out of bounds");
-		q = (size_t)def + 24 + dsize;
+		uint32_t dsize = le_get32(c + *def + 20);
+		if (dsize > end - ((size_t)*def + 24))
+			return fail(bx, DW_CORRUPT, *def, "template size out of bounds");
+		*values = (size_t)*def + 24 + dsize;
 	}
-	plan *pl = get_plan(bx, def, ctx);
-	if (!pl)
-		return fail(bx, DW_FORMAT, p, "too many templates in chunk");
-	if (pl->st != DW_OK)
-		return fail(bx, pl->st, def, "a template the fast path does not handle");
+	return DW_OK;
+}
 
+#define FIT_MAX_NEST 64 /* deeper is called damaged: libevtx never sees it */
+
+/* libevtx 20181227 reads an instance's value descriptors without checking
+ * their count against the data, also in instances nested in BinXML values,
+ * and crashes on a forged one (docs/fuzzing.md, finding 6). Whatever the
+ * fast path makes of the templates, the count and sizes of the values at q
+ * (before end), and of every instance nested in them, must fit: DW_CORRUPT
+ * names the first that does not. */
+static dw_status values_fit(binxml *bx, size_t q, size_t end, unsigned depth)
+{
+	const uint8_t *c = bx->c;
 	if (q + 4 > end)
 		return fail(bx, DW_CORRUPT, q, "truncated template values");
 	uint32_t n = le_get32(c + q);
 	q += 4;
 	if (n > (end - q) / 4)
 		return fail(bx, DW_CORRUPT, q, "too many template values");
+	size_t data = q + 4 * (size_t)n;
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t size = le_get16(c + q + 4 * i);
+		if (size > end - data)
+			return fail(bx, DW_CORRUPT, data, "template value out of bounds");
+		size_t p = data, vend = data + size;
+		data = vend;
+		if (c[q + 4 * i + 2] != V_BINXML)
+			continue;
+		if (p < vend && c[p] == T_FRAGMENT)
+			p += 4;
+		if (p >= vend || c[p] != T_TEMPLATE)
+			continue;
+		if (depth >= FIT_MAX_NEST)
+			return fail(bx, DW_CORRUPT, p, "template instances nested too deep");
+		uint32_t def;
+		size_t vq;
+		dw_status st = instance_head(bx, p, vend, &def, &vq);
+		if (st == DW_OK)
+			st = values_fit(bx, vq, vend, depth + 1);
+		if (st != DW_OK)
+			return st;
+	}
+	return DW_OK;
+}
+
+/* A template instance at p: reads its values and runs its plan. */
+static dw_status instance(binxml *bx, size_t p, size_t end, int ctx,
+                          unsigned level, size_t *next)
+{
+	const uint8_t *c = bx->c;
+	uint32_t def;
+	size_t q;
+	dw_status st = instance_head(bx, p, end, &def, &q);
+	if (st == DW_OK)
+		st = values_fit(bx, q, end, level);
+	if (st != DW_OK)
+		return st;
+	plan *pl = get_plan(bx, def, ctx);
+	if (!pl)
+		return fail(bx, DW_FORMAT, p, "too many templates in chunk");
+	if (pl->st != DW_OK)
+		return fail(bx, pl->st, def, "a template the fast path does not handle");
+
+	uint32_t n = le_get32(c + q);
+	q += 4;
 	if (n > bx->cap_vals[level]) {
 		val *nv = realloc(bx->vals[level], n * sizeof *nv);
 		if (!nv)
@@ -1269,11 +1324,9 @@ static dw_status instance(binxml *bx, size_t p, size_t end, int ctx,
 	val *v = bx->vals[level];
 	size_t data = q + 4 * (size_t)n;
 	for (uint32_t i = 0; i < n; i++) {
-		uint16_t size = le_get16(c + q + 4 * i);
+		uint16_t size = le_get16(c + q + 4 * i); /* fits: values_fit() */
 		uint8_t type = c[q + 4 * i + 2];
 		size_t fs = fixed_size(type);
-		if (size > end - data)
-			return fail(bx, DW_CORRUPT, data, "template value out of bounds");
 		if (!known_type(type))
 			return fail(bx, DW_FORMAT, q + 4 * i, "unknown value type");
 		if ((fs && size != fs) || (type == V_STRING && size % 2) ||
