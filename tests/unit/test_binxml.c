@@ -732,6 +732,39 @@ static void typed_chunk(uint8_t *c, const tval *vals, size_t n)
 
 #define TV(t, ...) { t, sizeof((uint8_t[]){ __VA_ARGS__ }), { __VA_ARGS__ } }
 
+/* A BinXML value holding a template instance (the chunk's template, defined
+ * at offset 550 by typed_chunk) that claims 16,702,344 values in 18 bytes:
+ * what made libevtx read past the record and crash (docs/fuzzing.md,
+ * finding 6). The fast path does not render such a nested <Event>, yet it
+ * must call the record damaged, so that libevtx never gets it; the record
+ * before it is read. */
+static void test_nested_count(void **state)
+{
+	(void)state;
+	static const tval vals[] = {
+		TV(0x08, 1, 0, 0, 0),
+		TV(0x21, 0x0f, 1, 1, 0, 0x0c, 1, 0x34, 0x12, 0, 0, 0x26, 0x02, 0, 0,
+		   0x88, 0xdb, 0xfe, 0x00),
+	};
+	uint8_t *c = malloc(EVTX_CHUNK_SIZE);
+	assert_non_null(c);
+	typed_chunk(c, vals, 2);
+	evtx_rec_ref refs[2];
+	uint32_t stop;
+	assert_int_equal(evtx_chunk_records(c, EVTX_CHUNK_SIZE, refs, 2, &stop), 2);
+	binxml *bx = binxml_create();
+	event_builder b;
+	evb_init(&b);
+	dw_err err;
+	binxml_chunk(bx, c, EVTX_CHUNK_SIZE);
+	assert_int_equal(binxml_record(bx, &refs[0], &b, &err), DW_OK);
+	assert_int_equal(binxml_record(bx, &refs[1], &b, &err), DW_CORRUPT);
+	assert_non_null(strstr(err.msg, "too many template values"));
+	evb_free(&b);
+	binxml_destroy(bx);
+	free(c);
+}
+
 /* Each type libfwevt knows, in a record of its own: whatever the fast path
  * accepts must equal libevtx's rendering; what it cannot render falls back. */
 static void test_types(void **state)
@@ -828,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_garbled),
 		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_nested_count),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
