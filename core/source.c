@@ -144,10 +144,12 @@ void source_close(source *s)
 
 void source_get_stats(source *s, source_stats *out)
 {
+	/* The state first: the reader sets DONE after its last count, so a
+	 * snapshot that says DONE holds the final counts. */
+	out->state = (source_state)atomic_load(&s->state);
 	out->read = atomic_load(&s->n_read);
 	out->skipped = atomic_load(&s->n_skipped);
 	out->bytes = atomic_load(&s->n_bytes);
-	out->state = (source_state)atomic_load(&s->state);
 }
 
 const char *source_name(const source *s)

@@ -50,6 +50,8 @@ dw_status source_start(source *s, dw_err *err);
  * frees the source. NULL-safe. */
 void source_close(source *s);
 
+/* A snapshot of the counts and state; once its state is SRC_DONE or
+ * SRC_FAILED, its counts are final. */
 void source_get_stats(source *s, source_stats *out);
 /* The path as given ("-" for stdin); owned by the source. */
 const char *source_name(const source *s);
