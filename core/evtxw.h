@@ -158,7 +158,8 @@ typedef enum evtxw_tear {
 	                 fix the chunk's CRCs: only this record is unreadable */
 	EVTXW_COUNT,  /* set the count of its template instance's values far
 	                 beyond the record (16,702,344) and fix the chunk's CRCs:
-	                 libevtx 20181227 reads past the record and crashes */
+	                 libevtx 20181227 does not check it (nested in a value,
+	                 such a count made it crash) */
 } evtxw_tear;
 /* Damages the record with this id (DW_RANGE if not found). */
 dw_status evtxw_damage_record(const char *path, uint64_t record_id, evtxw_tear how,
