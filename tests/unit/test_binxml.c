@@ -27,6 +27,7 @@
 #include "evtxw.h"
 #include "intern.h"
 #include "le.h"
+#include "testutil.h"
 #include "xmlev.h"
 
 /* ---- the reference: libevtx on the whole file ---- */
@@ -437,16 +438,6 @@ static void test_writer(void **state)
 
 /* ---- hostile chunks ---- */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static void count_only(void *arg, const evtx_rec_ref *rr, dw_status st, event_builder *b,
                        const dw_err *err)
 {
@@ -473,14 +464,14 @@ static void damage(const char *path, int rounds, size_t *accepted, size_t *misma
 	evb_init(&b);
 	for (int round = 0; round < rounds; round++) {
 		memcpy(mut, img, len);
-		size_t chunk = EVTX_FILE_HEADER_SIZE + (size_t)(rnd() % n_chunks) * EVTX_CHUNK_SIZE;
-		int flips = 1 + (int)(rnd() % 24);
+		size_t chunk = EVTX_FILE_HEADER_SIZE + (size_t)(tu_rand() % n_chunks) * EVTX_CHUNK_SIZE;
+		int flips = 1 + (int)(tu_rand() % 24);
 		for (int i = 0; i < flips; i++) {
 			size_t at = chunk + EVTX_CHUNK_HEADER_SIZE +
-			            rnd() % (EVTX_CHUNK_SIZE - EVTX_CHUNK_HEADER_SIZE);
-			mut[at] = (uint8_t)(rnd() % 3 ? rnd() : mut[at] ^ 0x80);
+			            tu_rand() % (EVTX_CHUNK_SIZE - EVTX_CHUNK_HEADER_SIZE);
+			mut[at] = (uint8_t)(tu_rand() % 3 ? tu_rand() : mut[at] ^ 0x80);
 		}
-		size_t cut = EVTX_CHUNK_HEADER_SIZE + rnd() % (EVTX_CHUNK_SIZE - EVTX_CHUNK_HEADER_SIZE);
+		size_t cut = EVTX_CHUNK_HEADER_SIZE + tu_rand() % (EVTX_CHUNK_SIZE - EVTX_CHUNK_HEADER_SIZE);
 		size_t ok = 0;
 		binxml_parse_chunk(bx, mut + chunk, cut, &b, count_only, &ok);
 		binxml_parse_chunk(bx, mut + chunk, EVTX_CHUNK_SIZE, &b, count_only, &ok);

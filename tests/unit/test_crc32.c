@@ -11,27 +11,17 @@
 #include <cmocka.h>
 
 #include "crc32.h"
+#include "testutil.h"
 
 #define MAXLEN 4096
 #define SLACK 64 /* room for offsets past the start of the buffer */
 
 static uint8_t buf[MAXLEN + SLACK];
 
-/* xorshift64: reproducible "random" data, offsets and seeds. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static void fill_random(uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(rng() >> 56);
+		p[i] = (uint8_t)(tu_rand() >> 56);
 }
 
 /* The definition itself, one bit at a time: shares no code or table with
@@ -79,8 +69,8 @@ static void test_table_matches_bitwise(void **state)
 	(void)state;
 	fill_random(buf, sizeof buf);
 	for (size_t len = 0; len <= 300; len++) {
-		size_t off = (size_t)(rng() % SLACK);
-		uint32_t seed = (uint32_t)rng();
+		size_t off = (size_t)(tu_rand() % SLACK);
+		uint32_t seed = (uint32_t)tu_rand();
 		assert_int_equal(crc32_update_table(seed, buf + off, len),
 		                 crc_bitwise(seed, buf + off, len));
 	}
@@ -94,8 +84,8 @@ static void test_every_length(void **state)
 		print_message("no PCLMULQDQ/SSE4.1 here: crc32_update() is the table code\n");
 	fill_random(buf, sizeof buf);
 	for (size_t len = 0; len <= MAXLEN; len++) {
-		size_t off = (size_t)(rng() % SLACK);
-		uint32_t seed = len % 3 ? (uint32_t)rng() : 0;
+		size_t off = (size_t)(tu_rand() % SLACK);
+		uint32_t seed = len % 3 ? (uint32_t)tu_rand() : 0;
 		uint32_t want = crc32_update_table(seed, buf + off, len);
 		assert_int_equal(crc32_update(seed, buf + off, len), want);
 		if (seed == 0)
@@ -113,7 +103,7 @@ static void test_every_alignment(void **state)
 	fill_random(buf, sizeof buf);
 	for (size_t off = 0; off < SLACK; off++)
 		for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-			uint32_t seed = (uint32_t)rng();
+			uint32_t seed = (uint32_t)tu_rand();
 			assert_int_equal(crc32_update(seed, buf + off, lens[i]),
 			                 crc32_update_table(seed, buf + off, lens[i]));
 		}
@@ -125,9 +115,9 @@ static void test_continuation(void **state)
 	(void)state;
 	fill_random(buf, sizeof buf);
 	for (int round = 0; round < 2000; round++) {
-		size_t off = (size_t)(rng() % SLACK);
-		size_t len = (size_t)(rng() % (MAXLEN + 1));
-		size_t cut = len ? (size_t)(rng() % (len + 1)) : 0;
+		size_t off = (size_t)(tu_rand() % SLACK);
+		size_t len = (size_t)(tu_rand() % (MAXLEN + 1));
+		size_t cut = len ? (size_t)(tu_rand() % (len + 1)) : 0;
 		uint32_t whole = crc32_compute(buf + off, len);
 		uint32_t a = crc32_compute(buf + off, cut);
 		assert_int_equal(crc32_update(a, buf + off + cut, len - cut), whole);
